@@ -1,0 +1,42 @@
+# One entry point for setting up, running and testing the project on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+DATA_DIR ?= data
+
+.PHONY: setup demo test lock catalogue sample clean
+
+setup: $(STAMP)
+
+# Re-installs only when the lock or the project metadata changed.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/uv || $(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e '.[airflow,dev]'
+	touch $(STAMP)
+
+demo: setup
+	MHHS_DATA_DIR=$(DATA_DIR) $(BIN)/mhhs demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+# Regenerates the full pinned dependency tree from pyproject.toml.
+lock:
+	test -x $(BIN)/uv || $(MAKE) setup
+	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 -o requirements.lock
+
+# Regenerates every artefact derived from the data catalogue (the drift test checks they match).
+catalogue: setup
+	$(BIN)/mhhs catalogue
+
+# Regenerates the committed sample under sample_data/.
+sample: setup
+	rm -rf sample_data/landing
+	$(BIN)/mhhs generate --mpans 200 --days 2 --start 2026-10-24 --seed 7 --out sample_data/landing
+
+clean:
+	rm -rf $(VENV) $(DATA_DIR)

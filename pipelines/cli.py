@@ -1,0 +1,122 @@
+"""The `mhhs` command line (CONTRACT.md). Failures print a message and exit non-zero, never a stack trace."""
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from pipelines.errors import MhhsError
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _fault_rate(text: str) -> tuple[str, float]:
+    name, _, rate = text.partition("=")
+    try:
+        value = float(rate)
+    except ValueError:
+        value = -1.0
+    if not name or not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=RATE with RATE between 0 and 1")
+    return name, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mhhs", description="GB Market-wide Half-Hourly Settlement data flows")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("MHHS_DATA_DIR", "data")),
+        help="holds the Parquet lake, the DuckDB warehouse and published outputs (env MHHS_DATA_DIR, default ./data)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="write synthetic landing files and standing data")
+    generate.add_argument("--mpans", type=_positive_int, required=True, help="number of MPANs to generate")
+    generate.add_argument("--days", type=_positive_int, required=True, help="number of settlement days")
+    generate.add_argument("--start", type=_date, required=True, help="first settlement date, YYYY-MM-DD")
+    generate.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files")
+    generate.add_argument("--out", type=Path, required=True, help="landing directory to write")
+    generate.add_argument("--format", choices=("csv", "parquet"), default="csv", help="consumption file format")
+    generate.add_argument(
+        "--fault-rate",
+        type=_fault_rate,
+        action="append",
+        default=[],
+        metavar="NAME=RATE",
+        help="override one injected fault rate (repeatable); --fault-rate all=0 gives clean data",
+    )
+
+    catalogue = commands.add_parser("catalogue", help="regenerate the artefacts derived from the data catalogue")
+    catalogue.add_argument("--check", action="store_true", help="only report artefacts that differ (drift)")
+
+    commands.add_parser("demo", help="the main job on sample data, start to finish")
+    return parser
+
+
+def _print_json(value) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "generate":
+        from pipelines.generate import generate
+
+        summary = generate(
+            out_dir=args.out,
+            mpans=args.mpans,
+            days=args.days,
+            start=args.start,
+            seed=args.seed,
+            file_format=args.format,
+            fault_rates=dict(args.fault_rate),
+        )
+        _print_json(summary)
+        return 0
+    if args.command == "catalogue":
+        from pipelines.catalogue.artefacts import write_artefacts
+
+        changed = write_artefacts(check_only=args.check)
+        for path in changed:
+            print(("differs: " if args.check else "wrote: ") + str(path))
+        if args.check and changed:
+            raise MhhsError("generated artefacts differ from the data catalogue; run `make catalogue`")
+        return 0
+    if args.command == "demo":
+        from pipelines.demo import demo
+
+        return demo(args.data_dir)
+    raise MhhsError(f"unknown command {args.command}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except MhhsError as error:
+        print(f"mhhs {args.command}: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("mhhs: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
