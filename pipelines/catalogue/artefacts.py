@@ -1,0 +1,281 @@
+"""Artefacts generated from the data catalogue: dbt docs, sources and tests, Great Expectations suites and
+the data dictionary. `mhhs catalogue` writes them; `mhhs catalogue --check` (and the drift test) reports
+any that differ from what the catalogue generates now.
+"""
+
+import json
+from pathlib import Path
+
+import yaml
+
+from pipelines import catalogue
+from pipelines.catalogue import Dataset, Item
+from pipelines.standing_data import DEFAULT_DATASETS
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+HEADER = "# Generated from pipelines/catalogue/catalogue.yml by `make catalogue`; do not edit.\n"
+LAKE_LOCATION = "{{ env_var('MHHS_LAKE_DIR', '../data/lake') }}"
+
+
+# ---- dbt -------------------------------------------------------------------------------------------
+
+
+def _dbt_tests(item: Item) -> list:
+    tests: list = []
+    if not item.nullable:
+        tests.append("not_null")
+    if item.allowed_values:
+        tests.append({"accepted_values": {"arguments": {"values": list(item.allowed_values)}}})
+    if item.pattern:
+        tests.append({"matches_pattern": {"arguments": {"pattern": item.pattern}}})
+    if item.min is not None or item.max is not None:
+        tests.append({"within_range": {"arguments": {"min_value": item.min, "max_value": item.max}}})
+    if item.type == "decimal" and item.scale is not None:
+        tests.append({"max_decimal_places": {"arguments": {"places": item.scale}}})
+    if item.warn_min is not None and item.warn_max is not None:
+        tests.append(
+            {
+                "within_range": {
+                    "arguments": {"min_value": item.warn_min, "max_value": item.warn_max},
+                    "config": {"severity": "warn"},
+                }
+            }
+        )
+    tests.extend(item.checks)
+    return tests
+
+
+def _dbt_columns(dataset: Dataset, with_types: bool) -> list[dict]:
+    columns = []
+    for item in dataset.columns:
+        column: dict = {"name": item.name, "description": item.description}
+        if with_types:
+            column["data_type"] = item.duckdb_type.lower()
+        tests = _dbt_tests(item)
+        if len(dataset.key) == 1 and dataset.key[0] == item.name:
+            tests.insert(0, "unique")
+        if tests:
+            column["data_tests"] = tests
+        columns.append(column)
+    return columns
+
+
+def _dbt_table_tests(dataset: Dataset) -> list:
+    groups = [dataset.key] if len(dataset.key) > 1 else []
+    groups += list(dataset.unique)
+    return [{"unique_combination": {"arguments": {"combination_of_columns": list(group)}}} for group in groups]
+
+
+def _with_table_tests(entry: dict, dataset: Dataset) -> dict:
+    tests = _dbt_table_tests(dataset)
+    if tests:
+        entry["data_tests"] = tests
+    return entry
+
+
+def dbt_sources() -> str:
+    tables = []
+    for dataset in catalogue.datasets_of_kind("input"):
+        entry = {
+            "name": dataset.name,
+            "description": dataset.description,
+            "config": {"external_location": f"{LAKE_LOCATION}/{dataset.name}/**/*.parquet"},
+            "columns": _dbt_columns(dataset, with_types=False),
+        }
+        tables.append(_with_table_tests(entry, dataset))
+    document = {
+        "version": 2,
+        "sources": [{"name": "lake", "description": "The Parquet lake written by `mhhs ingest`.", "tables": tables}],
+    }
+    return HEADER + yaml.safe_dump(document, sort_keys=False, width=120)
+
+
+def dbt_seeds() -> str:
+    seeds = []
+    for name in DEFAULT_DATASETS:
+        dataset = catalogue.dataset(name)
+        entry = {
+            "name": Path(dataset.file).stem,
+            "description": dataset.description + " Bundled synthetic default.",
+            "config": {"column_types": {item.name: item.duckdb_type for item in dataset.columns}},
+            "columns": _dbt_columns(dataset, with_types=False),
+        }
+        seeds.append(_with_table_tests(entry, dataset))
+    return HEADER + yaml.safe_dump({"version": 2, "seeds": seeds}, sort_keys=False, width=120)
+
+
+def dbt_docs_blocks() -> str:
+    blocks = [
+        "{% docs " + item.name + " %}\n" + _describe(item) + "\n{% enddocs %}\n"
+        for item in catalogue.load().items.values()
+    ]
+    return "<!-- Generated from pipelines/catalogue/catalogue.yml by `make catalogue`; do not edit. -->\n\n" + "\n".join(
+        blocks
+    )
+
+
+# ---- Great Expectations ----------------------------------------------------------------------------
+
+
+def _expectation(kind: str, meta_rule: str, severity: str = "critical", **kwargs) -> dict:
+    return {"type": kind, "kwargs": kwargs, "meta": {"catalogue_rule": meta_rule}, "severity": severity}
+
+
+def gx_suite(dataset: Dataset) -> dict:
+    expectations = [
+        _expectation("expect_table_columns_to_match_set", "columns", column_set=dataset.column_names, exact_match=False)
+    ]
+    for item in dataset.columns:
+        column = item.name
+        if not item.nullable:
+            expectations.append(_expectation("expect_column_values_to_not_be_null", f"{column}.nullable", column=column))
+        if item.allowed_values:
+            expectations.append(
+                _expectation(
+                    "expect_column_values_to_be_in_set",
+                    f"{column}.allowed_values",
+                    column=column,
+                    value_set=list(item.allowed_values),
+                )
+            )
+        if item.pattern:
+            expectations.append(
+                _expectation("expect_column_values_to_match_regex", f"{column}.pattern", column=column, regex=item.pattern)
+            )
+        if item.min is not None or item.max is not None:
+            expectations.append(
+                _expectation(
+                    "expect_column_values_to_be_between",
+                    f"{column}.range",
+                    column=column,
+                    min_value=item.min,
+                    max_value=item.max,
+                )
+            )
+        if item.warn_min is not None and item.warn_max is not None:
+            expectations.append(
+                _expectation(
+                    "expect_column_values_to_be_between",
+                    f"{column}.review_band",
+                    severity="warning",
+                    column=column,
+                    min_value=item.warn_min,
+                    max_value=item.warn_max,
+                )
+            )
+    if len(dataset.key) == 1:
+        expectations.append(_expectation("expect_column_values_to_be_unique", "key", column=dataset.key[0]))
+    elif dataset.key:
+        expectations.append(
+            _expectation("expect_compound_columns_to_be_unique", "key", column_list=list(dataset.key))
+        )
+    for group in dataset.unique:
+        expectations.append(_expectation("expect_compound_columns_to_be_unique", "unique", column_list=list(group)))
+    return {
+        "name": dataset.name,
+        "expectations": expectations,
+        "meta": {"generated_from": "pipelines/catalogue/catalogue.yml", "description": dataset.description},
+    }
+
+
+# ---- data dictionary -------------------------------------------------------------------------------
+
+
+def _rule(item: Item) -> str:
+    parts = []
+    if item.allowed_values:
+        parts.append("one of " + ", ".join(f"`{v}`" for v in item.allowed_values))
+    if item.pattern:
+        parts.append(f"matches `{item.pattern}`")
+    if item.min is not None and item.max is not None:
+        parts.append(f"{item.min} to {item.max}")
+    elif item.min is not None:
+        parts.append(f"≥ {item.min}")
+    elif item.max is not None:
+        parts.append(f"≤ {item.max}")
+    if item.type == "decimal" and item.scale is not None:
+        parts.append(f"at most {item.scale} decimal places")
+    if item.warn_min is not None:
+        parts.append(f"review outside {item.warn_min} to {item.warn_max}")
+    parts.extend(f"check `{name}`" for name in item.checks)
+    parts.append("may be empty" if item.nullable else "required")
+    return "; ".join(parts)
+
+
+def _describe(item: Item) -> str:
+    unit = f" Unit: {item.unit}." if item.unit else ""
+    return f"{item.description}{unit} Rule: {_rule(item)}."
+
+
+def data_dictionary() -> str:
+    cat = catalogue.load()
+    used_by: dict[str, list[str]] = {}
+    for dataset in cat.datasets.values():
+        for item in dataset.columns:
+            used_by.setdefault(item.name, []).append(dataset.name)
+    lines = [
+        "<!-- Generated from pipelines/catalogue/catalogue.yml by `make catalogue`; do not edit. -->",
+        "# Data dictionary",
+        "",
+        "Every data item is defined once in `pipelines/catalogue/catalogue.yml`. The pandera schemas "
+        "(`pipelines/catalogue/pandera_schemas.py`), the dbt column docs and tests "
+        "(`dbt_project/models/catalogue/`), the Great Expectations suites (`expectations/suites/`) and this page "
+        "are generated from it; a test fails when they drift apart. Each rule below is enforced by all three "
+        "(pandera at ingestion, dbt tests in the warehouse, Great Expectations at the publication gate).",
+        "",
+        "## Data items",
+        "",
+        "| item | type | unit | rule | description | source | datasets |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for item in cat.items.values():
+        lines.append(
+            f"| `{item.name}` | {item.type} | {item.unit or ''} | {_rule(item)} | {item.description} | {item.source} | "
+            + ", ".join(used_by.get(item.name, []))
+            + " |"
+        )
+    lines += ["", "## Datasets", ""]
+    for dataset in cat.datasets.values():
+        lines += [
+            f"### `{dataset.name}` ({dataset.kind}{', file `' + dataset.file + '`' if dataset.file else ''})",
+            "",
+            dataset.description,
+            "",
+            "Key: " + (", ".join(f"`{c}`" for c in dataset.key) if dataset.key else "none (every row kept)") + ".",
+        ]
+        for group in dataset.unique:
+            lines.append("Also unique: " + ", ".join(f"`{c}`" for c in group) + ".")
+        lines += ["", "| column | type | rule | meaning here |", "|---|---|---|---|"]
+        for item in dataset.columns:
+            lines.append(f"| `{item.name}` | {item.duckdb_type} | {_rule(item)} | {item.description} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# ---- writing and drift -----------------------------------------------------------------------------
+
+
+def expected_artefacts() -> dict[Path, str]:
+    """Every generated file (relative to the project root) and the text it must hold."""
+    artefacts = {
+        Path("dbt_project/models/catalogue/lake_sources.yml"): dbt_sources(),
+        Path("dbt_project/models/catalogue/standing_seeds.yml"): dbt_seeds(),
+        Path("dbt_project/models/catalogue/catalogue_docs.md"): dbt_docs_blocks(),
+        Path("docs/data_dictionary.md"): data_dictionary(),
+    }
+    for dataset in catalogue.load().datasets.values():
+        artefacts[Path(f"expectations/suites/{dataset.name}.json")] = json.dumps(gx_suite(dataset), indent=2) + "\n"
+    return artefacts
+
+
+def write_artefacts(check_only: bool = False, root: Path = PROJECT_ROOT) -> list[Path]:
+    """Write (or with check_only, only compare) every artefact; returns those that differed."""
+    changed = []
+    for relative, text in expected_artefacts().items():
+        path = root / relative
+        if not path.exists() or path.read_text() != text:
+            changed.append(relative)
+            if not check_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+    return changed
