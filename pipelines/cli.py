@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="override one injected fault rate (repeatable); --fault-rate all=0 gives clean data",
     )
 
+    ingest = commands.add_parser("ingest", help="ingest landing files into the lake; refused rows go to quarantine")
+    ingest.add_argument("landing_dir", type=Path, metavar="DIR", help="holds consumption/ and registrations/")
+    ingest.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
     catalogue = commands.add_parser("catalogue", help="regenerate the artefacts derived from the data catalogue")
     catalogue.add_argument("--check", action="store_true", help="only report artefacts that differ (drift)")
 
@@ -89,6 +93,19 @@ def run(args: argparse.Namespace) -> int:
             fault_rates=dict(args.fault_rate),
         )
         _print_json(summary)
+        return 0
+    if args.command == "ingest":
+        from pipelines.ingest import ingest, render_summary
+
+        summary = ingest(args.landing_dir, args.data_dir)
+        if args.json:
+            _print_json(summary.as_json())
+        else:
+            print(render_summary(summary))
+        if summary.refused:
+            names = "; ".join(f"{f.source_file} ({f.reason_code}: {f.reason})" for f in summary.refused)
+            print(f"mhhs ingest: refused whole files, kept under {args.data_dir}/refused_files/: {names}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "catalogue":
         from pipelines.catalogue.artefacts import write_artefacts

@@ -174,7 +174,7 @@ def test_generated_dbt_tests_pass_on_the_default_seeds_and_catch_a_broken_value(
     assert build.returncode == 0, build.stdout[-3000:]
     assert "ERROR=0" in build.stdout and "PASS=" in build.stdout
     with duckdb.connect(str(run_dbt.warehouse)) as con:
-        assert con.execute("select count(*) from standing.ccc").fetchone() == (24,)
+        assert con.execute("select count(*) from standing.ccc").fetchall() == [(24,)]
         con.execute("update standing.ccc set scaling_weight = 1.5 where ccc_id = 'S01'")
         con.execute("update standing.gsp_groups set gsp_group_id = '_I' where gsp_group_id = '_A'")
     check = run_dbt("test", "--select", "resource_type:seed")
