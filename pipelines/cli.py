@@ -133,6 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mhhs: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a defect, not a user error: say so without a stack trace unless asked
+        if os.environ.get("MHHS_DEBUG"):
+            raise
+        print(
+            f"mhhs {args.command}: internal error ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+            "nothing was published. Rerun with MHHS_DEBUG=1 for the stack trace and report it.",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":

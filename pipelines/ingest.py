@@ -21,18 +21,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipelines import catalogue
-from pipelines.catalogue.sql_rules import Rule, quote_identifier, rules_for, typed
+from pipelines.catalogue.sql_rules import quote_identifier, rules_for, typed
 from pipelines.errors import MhhsError
-from pipelines.lake import LONDON, Lake, period_columns
-from pipelines.warehouse import refresh_views
+from pipelines.lake import LONDON, Lake
+from pipelines.warehouse import INGESTION_LOG_COLUMNS, refresh_views
 
-CHUNK_BYTES = 256 * 1024 * 1024
 RAW_RECORD_PREVIEW_BYTES = 500
+_ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
+INGESTION_LOG_SCHEMA = pa.schema([(name, _ARROW_TYPES[sql]) for name, sql in INGESTION_LOG_COLUMNS.items()])
 DIP_SCHEMA_VERSIONS = ("1.0",)
 # Landing folders and the formats each accepts.
 LANDING_FORMATS = {"registrations": (".csv",), "consumption": (".csv", ".parquet", ".json")}
@@ -116,87 +115,77 @@ def sha256_of(path: Path) -> str:
 # ---- reading landing files as text rows ------------------------------------------------------------
 
 
-def _header(first_line: str, dataset: catalogue.Dataset) -> dict[str, int]:
-    """Position of every required column in the header row; refuses a header that lacks one."""
-    names = next(csv.reader([first_line.lstrip("\ufeff")]), [])
-    names = [name.strip() for name in names]
-    if not any(names):
+def _header(path: Path, dataset: catalogue.Dataset) -> dict[str, int]:
+    """Position of every catalogue column in the header row; refuses a file whose header cannot serve."""
+    with open(path, "rb") as handle:
+        head = handle.read(64 * 1024)
+    if not head.strip():
         raise FileRefused("FILE_EMPTY", FILE_REASONS["FILE_EMPTY"])
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 3:  # not just a character cut at the end of the sample
+            raise FileRefused("FILE_NOT_UTF8", FILE_REASONS["FILE_NOT_UTF8"]) from None
+    if b"\x00" in head:
+        raise FileRefused("FILE_NOT_CSV", FILE_REASONS["FILE_NOT_CSV"])
+    first_line = head.split(b"\n", 1)[0].removesuffix(b"\r")
+    if b"\r" in first_line:
+        raise FileRefused("FILE_NOT_CSV", FILE_REASONS["FILE_NOT_CSV"] + " (lines must end in LF or CRLF)")
+    try:
+        names = [name.strip() for name in next(csv.reader([first_line.decode("utf-8", "ignore").lstrip("\ufeff")]), [])]
+    except csv.Error:
+        raise FileRefused("FILE_NOT_CSV", FILE_REASONS["FILE_NOT_CSV"]) from None
     duplicated = sorted({n for n in names if names.count(n) > 1 and n in dataset.column_names})
     if duplicated:
         raise FileRefused("FILE_DUPLICATE_COLUMNS", FILE_REASONS["FILE_DUPLICATE_COLUMNS"].format(columns=", ".join(duplicated)))
     missing = [c for c in dataset.column_names if c not in names]
     if missing:
-        code = "FILE_MISSING_COLUMNS" if len(names) > 1 or "," in first_line else "FILE_NOT_CSV"
-        reason = FILE_REASONS[code].format(columns=", ".join(missing))
-        raise FileRefused(code, reason)
+        code = "FILE_MISSING_COLUMNS" if len(names) > 1 else "FILE_NOT_CSV"
+        raise FileRefused(code, FILE_REASONS[code].format(columns=", ".join(missing)))
     return {name: names.index(name) for name in dataset.column_names} | {"__field_count": len(names)}
 
 
-def _csv_line_chunks(path: Path):
-    """Yield (first data row number, header line, arrow array of lines), reading about CHUNK_BYTES at a time."""
-    header = None
-    next_row = 1
-    carry = b""
-    with open(path, "rb") as handle:
-        while True:
-            block = handle.read(CHUNK_BYTES)
-            data = carry + block
-            if not block:
-                carry = b""
-            else:
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    carry = data
-                    continue
-                data, carry = data[: cut + 1], data[cut + 1 :]
-            if not data:
-                break
-            try:
-                text = pa.array([data], pa.large_binary()).cast(pa.large_string())
-            except pa.ArrowInvalid:
-                raise FileRefused("FILE_NOT_UTF8", FILE_REASONS["FILE_NOT_UTF8"]) from None
-            if b"\x00" in data:
-                raise FileRefused("FILE_NOT_CSV", FILE_REASONS["FILE_NOT_CSV"])
-            lines = pc.list_flatten(pc.split_pattern(text, "\n"))
-            if data.endswith(b"\n"):
-                lines = lines.slice(0, len(lines) - 1)
-            lines = pc.utf8_rtrim(lines, characters="\r")
-            if header is None:
-                header = lines[0].as_py() if len(lines) else ""
-                lines = lines.slice(1)
-            yield next_row, header, lines
-            next_row += len(lines)
-            if not block:
-                break
-    if header is None:
-        raise FileRefused("FILE_EMPTY", FILE_REASONS["FILE_EMPTY"])
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def _field_sql(position: int) -> str:
-    raw = f"fields[{position + 1}]"
-    return f"CASE WHEN starts_with({raw}, '\"') THEN replace({raw}[2:-2], '\"\"', '\"') ELSE {raw} END"
+def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
+    """SQL of the file's data rows as text.
 
-
-def _csv_text_rows(con, lines: pa.Array, first_row: int, positions: dict[str, int], dataset: catalogue.Dataset):
-    """A relation of one row per non-blank line: row_number, raw_record, malformed, and every column as text."""
-    table = pa.table({"row_number": np.arange(first_row, first_row + len(lines), dtype=np.int64), "raw_record": lines})
-    con.register("csv_lines", table)
-    split = (
-        "CASE WHEN contains(raw_record, '\"') "
-        "THEN regexp_extract_all(raw_record, '(?:^|,)(\"(?:[^\"]|\"\")*\"|[^,\"]*)', 1) "
-        "ELSE string_split(raw_record, ',') END"
+    DuckDB reads whole lines in parallel into a table whose rowid keeps file order, so row_number is the
+    line number less the header. Each line is kept split at every comma, which is lossless: joining the
+    parts gives the line exactly as received (raw_record). Lines holding a double quote are re-split
+    honouring CSV quoting; one whose quotes do not pair up is malformed.
+    """
+    positions = _header(path, dataset)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE landing_lines AS SELECT "
+        "string_split(CASE WHEN ends_with(line, '\r') THEN line[:-2] ELSE line END, ',') AS parts, "
+        "contains(line, '\"') AS quoted "
+        f"FROM read_csv({_sql_text(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, skip = 1, "
+        "delim = '\\0', quote = '', escape = '', auto_detect = false, strict_mode = false, max_line_size = 100000000)"
     )
-    columns = ", ".join(f"{_field_sql(positions[c])} AS {quote_identifier(c)}" for c in dataset.column_names)
-    return con.sql(
-        f"SELECT row_number, raw_record, len(fields) <> {positions['__field_count']} AS malformed, {columns} "
-        f"FROM (SELECT row_number, raw_record, {split} AS fields FROM csv_lines WHERE trim(raw_record) <> '')"
+    quoted_matches = "regexp_extract_all(',' || array_to_string(parts, ','), ',(\"(?:[^\"]|\"\")*\"|[^,\"]*)', 0)"
+
+    def field(position: int) -> str:
+        raw = f"fields[{position + 1}]"
+        return f"CASE WHEN quoted AND starts_with({raw}, '\"') THEN replace({raw}[2:-2], '\"\"', '\"') ELSE {raw} END"
+
+    columns = ", ".join(f"{field(positions[c])} AS {quote_identifier(c)}" for c in dataset.column_names)
+    return (
+        f"SELECT row_number, array_to_string(parts, ',') AS raw_record, "
+        f"len(fields) <> {positions['__field_count']} OR NOT well_quoted AS malformed, NULL::VARCHAR AS dip_problem, {columns} "
+        "FROM (SELECT row_number, parts, quoted, "
+        "CASE WHEN quoted THEN list_transform(matches, lambda m: m[2:]) ELSE parts END AS fields, "
+        "NOT quoted OR length(array_to_string(matches, '')) = length(array_to_string(parts, ',')) + 1 AS well_quoted "
+        f"FROM (SELECT rowid + 1 AS row_number, parts, quoted, CASE WHEN quoted THEN {quoted_matches} END AS matches "
+        "FROM landing_lines WHERE parts IS NOT NULL AND NOT (len(parts) = 1 AND trim(parts[1]) = '')))"
     )
 
 
-def _parquet_text_rows(con, path: Path, dataset: catalogue.Dataset):
+def _parquet_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     try:
-        names = [row[0] for row in con.execute("SELECT name FROM parquet_schema(?) WHERE name <> 'schema'", [str(path)]).fetchall()]
+        names = [row[0] for row in con.execute("SELECT name FROM parquet_schema(?)", [str(path)]).fetchall()]
     except duckdb.Error:
         raise FileRefused("FILE_NOT_PARQUET", FILE_REASONS["FILE_NOT_PARQUET"]) from None
     missing = [c for c in dataset.column_names if c not in names]
@@ -204,13 +193,11 @@ def _parquet_text_rows(con, path: Path, dataset: catalogue.Dataset):
         raise FileRefused("FILE_MISSING_COLUMNS", FILE_REASONS["FILE_MISSING_COLUMNS"].format(columns=", ".join(missing)))
     columns = ", ".join(f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}" for c in dataset.column_names)
     record = ", ".join(f"{quote_identifier(c)} := {quote_identifier(c)}" for c in dataset.column_names)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW parquet_rows AS SELECT file_row_number + 1 AS row_number, "
-        f"to_json(struct_pack({record}))::VARCHAR AS raw_record, false AS malformed, {columns} "
-        f"FROM read_parquet(?, file_row_number = true)",
-        [str(path)],
+    return (
+        f"SELECT file_row_number + 1 AS row_number, to_json(struct_pack({record}))::VARCHAR AS raw_record, "
+        f"false AS malformed, NULL::VARCHAR AS dip_problem, {columns} "
+        f"FROM read_parquet({_sql_text(str(path))}, file_row_number = true)"
     )
-    return con.sql("SELECT * FROM parquet_rows")
 
 
 def _dip_messages(text: str) -> list:
@@ -223,25 +210,28 @@ def _dip_messages(text: str) -> list:
         return [json.loads(line) for line in stripped.splitlines() if line.strip()]
 
 
-def _json_text_rows(con, path: Path, dataset: catalogue.Dataset):
+def _json_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     """DIP-style consumption messages (docs/interfaces/dip_consumption.md) flattened to one row per period."""
+    content = path.read_bytes()
+    if not content.strip():
+        raise FileRefused("FILE_EMPTY", "the file is empty")
     try:
-        messages = _dip_messages(path.read_bytes().decode("utf-8"))
+        messages = _dip_messages(content.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise FileRefused("FILE_NOT_UTF8", FILE_REASONS["FILE_NOT_UTF8"]) from None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise FileRefused("FILE_NOT_JSON", FILE_REASONS["FILE_NOT_JSON"]) from None
-    rows = {name: [] for name in ["row_number", "raw_record", "problem", *dataset.column_names]}
+    rows = {name: [] for name in ["row_number", "raw_record", "dip_problem", *dataset.column_names]}
 
     def add(record: dict, values: dict, problem: str | None) -> None:
         rows["row_number"].append(len(rows["row_number"]) + 1)
         rows["raw_record"].append(json.dumps(record, sort_keys=True))
-        rows["problem"].append(problem)
+        rows["dip_problem"].append(problem)
         for name in dataset.column_names:
             value = values.get(name)
             rows[name].append(None if value is None else str(value))
 
-    for message in messages:
+    for message in messages if isinstance(messages, list) else [messages]:
         common = message.get("CommonBlock") if isinstance(message, dict) else None
         custom = message.get("CustomBlock") if isinstance(message, dict) else None
         if not isinstance(common, dict) or not isinstance(custom, dict):
@@ -260,144 +250,190 @@ def _json_text_rows(con, path: Path, dataset: catalogue.Dataset):
             add({"CommonBlock": common, "periods": periods}, envelope, "MESSAGE_WITHOUT_PERIODS")
             continue
         for period in periods:
-            period = period if isinstance(period, dict) else {}
+            fields = period if isinstance(period, dict) else {}
             values = envelope | {
-                "utc_period_start": period.get("utcPeriodStart"),
-                "kwh": period.get("kwh"),
-                "quality_flag": period.get("qualityFlag"),
+                "utc_period_start": fields.get("utcPeriodStart"),
+                "kwh": fields.get("kwh"),
+                "quality_flag": fields.get("qualityFlag"),
             }
             add({"CommonBlock": common, "measurementQuantity": custom.get("measurementQuantity"), "period": period}, values, problem)
     table = pa.table({k: pa.array(v, pa.int64() if k == "row_number" else pa.string()) for k, v in rows.items()})
     con.register("json_rows", table)
-    return con.sql("SELECT * EXCLUDE (problem), problem AS dip_problem, false AS malformed FROM json_rows")
+    return "SELECT row_number, raw_record, false AS malformed, dip_problem, * EXCLUDE (row_number, raw_record, dip_problem) FROM json_rows"
 
 
 # ---- validation ------------------------------------------------------------------------------------
+#
+# Rules are checked on each column's distinct values (a day of 48 million rows has about 50 distinct
+# period starts and a million distinct MPANs), giving a small table of refused values per column; rows
+# then only probe those tables. A row is refused for the first rule it breaks, in catalogue order.
 
 
-def _extra_rules(dataset: catalogue.Dataset) -> list[Rule]:
-    if dataset.name != "registrations":
-        return []
-    items = {c.name: c for c in dataset.columns}
-    return [
-        Rule(
-            "EFFECTIVE_TO_BEFORE_FROM",
-            ROW_REASONS["EFFECTIVE_TO_BEFORE_FROM"],
-            f"{typed(items['effective_to_date'])} < {typed(items['effective_from_date'])}",
+def _reason_texts(dataset: catalogue.Dataset) -> dict[str, str]:
+    texts = {rule.reason_code: rule.reason for item in dataset.columns for rule in rules_for(item)}
+    return texts | ROW_REASONS
+
+
+def _value_checks(con, source: str, dataset: catalogue.Dataset) -> int:
+    """Tables refused_<n> (refused values of column n with their reason) and typed_<n> (typed value of
+    every distinct value of a date or timestamp column); returns the number of data rows."""
+    distinct = ", ".join(f"list(DISTINCT coalesce({quote_identifier(c.name)}, '')) AS c{n}" for n, c in enumerate(dataset.columns))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_values AS SELECT count(*) AS rows_in, {distinct} FROM ({source})")
+    for n, item in enumerate(dataset.columns):
+        cases = " ".join(f"WHEN {rule.broken_when} THEN '{rule.reason_code}'" for rule in rules_for(item, "v"))
+        reason = f"CASE {cases} END" if cases else "NULL::VARCHAR"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE refused_{n} AS SELECT v, reason_code FROM ("
+            f"SELECT v, {reason} AS reason_code FROM (SELECT unnest(c{n}) AS v FROM distinct_values)) "
+            "WHERE reason_code IS NOT NULL"
         )
-    ]
+        if item.type in ("date", "timestamp"):
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE typed_{n} AS SELECT v, {typed(item, 'v')} AS typed_value "
+                f"FROM (SELECT unnest(c{n}) AS v FROM distinct_values) WHERE v NOT IN (SELECT v FROM refused_{n})"
+            )
+    return con.execute("SELECT rows_in FROM distinct_values").fetchall()[0][0]
 
 
-def _reason_sql(dataset: catalogue.Dataset, has_dip_problem: bool) -> tuple[str, str]:
-    rules = [Rule("MALFORMED_ROW", ROW_REASONS["MALFORMED_ROW"], "malformed")]
-    rules += [rule for item in dataset.columns for rule in rules_for(item)] + _extra_rules(dataset)
-    code_cases = " ".join(f"WHEN {r.broken_when} THEN '{r.reason_code}'" for r in rules)
-    reason_cases = " ".join(f"WHEN '{r.reason_code}' THEN '{r.reason.replace(chr(39), chr(39) * 2)}'" for r in rules)
-    code = f"CASE {code_cases} END"
-    if has_dip_problem:
-        code = f"coalesce(dip_problem, {code})"
-        reason_cases += " " + " ".join(
-            f"WHEN '{c}' THEN '{ROW_REASONS[c]}'" for c in ("MESSAGE_BAD_ENVELOPE", "MESSAGE_UNSUPPORTED_VERSION", "MESSAGE_WITHOUT_PERIODS")
-        )
-    return code, f"CASE reason_code {reason_cases} END"
+def _extra_rules(dataset: catalogue.Dataset) -> list[tuple[str, str]]:
+    """Rules across columns, as (reason code, SQL over the typed columns t_<name>)."""
+    if dataset.name == "registrations":
+        return [("EFFECTIVE_TO_BEFORE_FROM", "t_effective_to_date < t_effective_from_date")]
+    return []
 
 
-def _validate(con, text_rows, dataset: catalogue.Dataset, staging: Path, chunk: int, source_file: str, has_dip_problem=False):
-    """Write the chunk's accepted rows (typed) and quarantined rows (with reasons) to staging Parquet."""
-    code_sql, reason_sql = _reason_sql(dataset, has_dip_problem)
-    con.register("text_rows", text_rows)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS SELECT *, {code_sql} AS reason_code FROM text_rows")
-    typed_columns = ", ".join(f"{typed(item)} AS {quote_identifier(item.name)}" for item in dataset.columns)
-    derived = ""
-    if dataset.name == "consumption":
-        local_date = f"timezone('{LONDON}', utc_period_start)::DATE"
-        derived = (
-            f", {local_date} AS settlement_date, "
-            f"1 + (epoch(utc_period_start) - epoch(timezone('{LONDON}', {local_date}::TIMESTAMP)))::BIGINT // 1800 "
-            "AS settlement_period"
-        )
-    con.execute(
-        f"COPY (SELECT *{derived} FROM (SELECT row_number, raw_record, {typed_columns} FROM checked WHERE reason_code IS NULL)) "
-        f"TO '{staging / f'accepted_{chunk:05d}.parquet'}' (FORMAT parquet)"
+def _checked_rows(dataset: catalogue.Dataset, source: str) -> str:
+    """SQL of every row with its reason_code (NULL = accepted) and every column typed as t_<name>."""
+    joins, reasons, typed_columns = [], [], []
+    for n, item in enumerate(dataset.columns):
+        column = f"s.{quote_identifier(item.name)}"
+        joins.append(f"LEFT JOIN refused_{n} r{n} ON coalesce({column}, '') = r{n}.v")
+        reasons.append(f"r{n}.reason_code")
+        if item.type in ("date", "timestamp"):
+            joins.append(f"LEFT JOIN typed_{n} y{n} ON {column} = y{n}.v")
+            typed_columns.append(f"y{n}.typed_value AS t_{item.name}")
+        else:
+            typed_columns.append(f"{typed(item)} AS t_{item.name}")
+    rows = (
+        f"SELECT s.row_number, s.raw_record, CASE WHEN s.malformed THEN 'MALFORMED_ROW' "
+        f"ELSE coalesce(s.dip_problem, {', '.join(reasons)}) END AS reason_code, {', '.join(typed_columns)} "
+        f"FROM ({source}) s {' '.join(joins)}"
     )
-    con.execute(
-        f"COPY (SELECT '{source_file.replace(chr(39), chr(39) * 2)}' AS source_file, row_number, reason_code, "
-        f"{reason_sql} AS reason, raw_record FROM checked WHERE reason_code IS NOT NULL) "
-        f"TO '{staging / f'quarantine_{chunk:05d}.parquet'}' (FORMAT parquet)"
-    )
-    con.execute("DROP TABLE checked")
+    extra = _extra_rules(dataset)
+    if not extra:
+        return rows
+    cases = " ".join(f"WHEN {sql} THEN '{code}'" for code, sql in extra)
+    return f"SELECT * REPLACE (coalesce(reason_code, CASE {cases} END) AS reason_code) FROM ({rows})"
 
 
-def _split_duplicates(con, dataset: catalogue.Dataset, staging: Path, source_file: str) -> None:
-    """Move repeated keys of the file to quarantine: exact repeats after the first, conflicting ones all."""
-    key = list(dataset.key)
-    values = VALUE_COLUMNS[dataset.name]
-    key_sql = ", ".join(quote_identifier(c) for c in key)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW accepted_all AS SELECT * FROM read_parquet('{staging}/accepted_*.parquet')")
+def _quarantine_rows(con, checked: str, dataset: catalogue.Dataset, source_file: str, target: Path) -> None:
+    reasons = " ".join(f"WHEN '{code}' THEN {_sql_text(text)}" for code, text in _reason_texts(dataset).items())
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE repeated AS SELECT {key_sql}, min(row_number) AS first_row, "
-        f"count(DISTINCT ({', '.join(quote_identifier(c) for c in values)})) AS variants "
-        f"FROM accepted_all GROUP BY {key_sql} HAVING count(*) > 1"
+        f"COPY (SELECT {_sql_text(source_file)} AS source_file, row_number, reason_code, CASE reason_code {reasons} END AS reason, "
+        f"raw_record FROM ({checked}) WHERE reason_code IS NOT NULL ORDER BY row_number) TO '{target}' (FORMAT parquet)"
     )
-    join = " AND ".join(f"a.{quote_identifier(c)} IS NOT DISTINCT FROM r.{quote_identifier(c)}" for c in key)
+
+
+def _duplicates(con, candidates: str, dataset: catalogue.Dataset) -> None:
+    """Table duplicate_rows(row_number, reason_code) among accepted candidate rows sharing the dataset's key:
+    exact repeats after the first are DUPLICATE_ROW; a key with differing values is CONFLICTING_DUPLICATE."""
+    key = ", ".join(f"t_{c}" for c in dataset.key)
+    values = ", ".join(f"t_{c}" for c in VALUE_COLUMNS[dataset.name])
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE duplicate_rows AS SELECT a.row_number, "
-        "CASE WHEN r.variants > 1 THEN 'CONFLICTING_DUPLICATE' ELSE 'DUPLICATE_ROW' END AS reason_code "
-        f"FROM accepted_all a JOIN repeated r ON {join} WHERE r.variants > 1 OR a.row_number <> r.first_row"
+        "CREATE OR REPLACE TEMP TABLE duplicate_rows AS SELECT row_number, raw_record, "
+        "CASE WHEN variants > 1 THEN 'CONFLICTING_DUPLICATE' ELSE 'DUPLICATE_ROW' END AS reason_code FROM ("
+        f"SELECT row_number, raw_record, count(DISTINCT ({values})) OVER (PARTITION BY {key}) AS variants, "
+        f"min(row_number) OVER (PARTITION BY {key}) AS first_row, count(*) OVER (PARTITION BY {key}) AS copies "
+        f"FROM ({candidates})) WHERE copies > 1 AND (variants > 1 OR row_number <> first_row)"
     )
-    if con.execute("SELECT count(*) FROM duplicate_rows").fetchall()[0][0] == 0:
-        return
+
+
+def _write_duplicates(con, source_file: str, target: Path) -> None:
     con.execute(
-        f"COPY (SELECT '{source_file.replace(chr(39), chr(39) * 2)}' AS source_file, a.row_number, d.reason_code, "
-        f"CASE d.reason_code WHEN 'DUPLICATE_ROW' THEN '{ROW_REASONS['DUPLICATE_ROW']}' "
-        f"ELSE '{ROW_REASONS['CONFLICTING_DUPLICATE']}' END AS reason, a.raw_record "
-        f"FROM accepted_all a JOIN duplicate_rows d USING (row_number)) TO '{staging / 'quarantine_duplicates.parquet'}' (FORMAT parquet)"
+        f"COPY (SELECT {_sql_text(source_file)} AS source_file, row_number, reason_code, CASE reason_code "
+        f"WHEN 'DUPLICATE_ROW' THEN {_sql_text(ROW_REASONS['DUPLICATE_ROW'])} "
+        f"ELSE {_sql_text(ROW_REASONS['CONFLICTING_DUPLICATE'])} END AS reason, raw_record "
+        f"FROM duplicate_rows ORDER BY row_number) TO '{target}' (FORMAT parquet)"
     )
-    con.execute(
-        f"COPY (SELECT * FROM accepted_all WHERE row_number NOT IN (SELECT row_number FROM duplicate_rows)) "
-        f"TO '{staging / 'accepted_deduplicated.parquet'}' (FORMAT parquet)"
-    )
-    for part in staging.glob("accepted_0*.parquet"):
-        part.unlink()
 
 
 # ---- writing the lake ------------------------------------------------------------------------------
 
+_SUBMISSION = "t_mpan_core, t_measurement_quantity, settlement_date, t_data_service_id, t_received_at"
 
-def _write_consumption(con, staging: Path, file_id: str, sha: str, source_file: str) -> list[tuple[Path, Path]]:
-    """Pivot accepted rows to one row per MPAN-day submission, one Parquet file per settlement date."""
-    kwh = ", ".join(f"max(kwh) FILTER (WHERE settlement_period = {p}) AS kwh_{p:02d}" for p in range(1, 51))
-    flags = ", ".join(f"max(quality_flag) FILTER (WHERE settlement_period = {p}) AS flag_{p:02d}" for p in range(1, 51))
+
+def _consumption_rows(checked: str) -> str:
+    """Accepted consumption rows with the local settlement date and period of their UTC start."""
+    local_date = f"timezone('{LONDON}', t_utc_period_start)::DATE"
+    return (
+        f"SELECT *, {local_date} AS settlement_date, (1 + (epoch(t_utc_period_start) - "
+        f"epoch(timezone('{LONDON}', {local_date}::TIMESTAMP)))::BIGINT // 1800)::UTINYINT AS settlement_period "
+        f"FROM ({checked}) WHERE reason_code IS NULL"
+    )
+
+
+def _pivot(rows: str) -> str:
+    """One row per MPAN-day submission with its periods' values gathered in lists."""
+    return (
+        f"SELECT {_SUBMISSION}, count(*) AS period_count, bit_or(1::UBIGINT << settlement_period) AS period_mask, "
+        "list(t_kwh) AS kwh_values, list(t_quality_flag) AS flag_values, list(settlement_period) AS periods "
+        f"FROM ({rows}) GROUP BY ALL"
+    )
+
+
+def _ingest_consumption(con, checked: str, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
+    accepted = _consumption_rows(checked)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE submissions AS {_pivot(accepted)}")
+    # A repeated MPAN, quantity, period and received_at shows as a group with fewer distinct periods than
+    # rows, or as two data services' submissions with overlapping periods: only those rows are re-read.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE suspect_days AS "
+        "SELECT DISTINCT t_mpan_core, t_measurement_quantity, settlement_date, t_received_at FROM ("
+        "SELECT * FROM submissions WHERE bit_count(period_mask) < period_count UNION ALL "
+        "SELECT s.* FROM submissions s JOIN (SELECT t_mpan_core, t_measurement_quantity, settlement_date, t_received_at "
+        "FROM submissions GROUP BY ALL HAVING bit_count(bit_or(period_mask)) < sum(bit_count(period_mask))) USING "
+        "(t_mpan_core, t_measurement_quantity, settlement_date, t_received_at))"
+    )
+    if con.execute("SELECT count(*) FROM suspect_days").fetchall()[0][0]:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE suspect_rows AS SELECT a.* FROM ({accepted}) a SEMI JOIN suspect_days d "
+            "USING (t_mpan_core, t_measurement_quantity, settlement_date, t_received_at)"
+        )
+        _duplicates(con, "SELECT * FROM suspect_rows", dataset)
+        _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
+        con.execute(
+            f"DELETE FROM submissions WHERE ({_SUBMISSION}) IN (SELECT ({_SUBMISSION}) FROM suspect_rows)"
+        )
+        con.execute(
+            "INSERT INTO submissions "
+            + _pivot("SELECT * FROM suspect_rows WHERE row_number NOT IN (SELECT row_number FROM duplicate_rows)")
+        )
+    kwh = ", ".join(f"kwh_values[list_position(periods, {p})] AS kwh_{p:02d}" for p in range(1, 51))
+    flags = ", ".join(f"flag_values[list_position(periods, {p})] AS flag_{p:02d}" for p in range(1, 51))
     out = staging / "consumption"
     con.execute(
-        "COPY (SELECT mpan_core, measurement_quantity, settlement_date, data_service_id, received_at, "
-        f"count(*)::SMALLINT AS period_count, {kwh}, {flags}, '{sha}' AS file_sha256, "
-        f"'{source_file.replace(chr(39), chr(39) * 2)}' AS source_file "
-        f"FROM read_parquet('{staging}/accepted_*.parquet') "
-        "GROUP BY ALL ORDER BY settlement_date, mpan_core, measurement_quantity, received_at, data_service_id) "
+        "COPY (SELECT t_mpan_core AS mpan_core, t_measurement_quantity AS measurement_quantity, settlement_date, "
+        "t_data_service_id AS data_service_id, t_received_at AS received_at, period_count::SMALLINT AS period_count, "
+        f"{kwh}, {flags}, {_sql_text(sha)} AS file_sha256, {_sql_text(source_file)} AS source_file FROM submissions "
+        "ORDER BY settlement_date, mpan_core, measurement_quantity, received_at, data_service_id) "
         f"TO '{out}' (FORMAT parquet, PARTITION_BY (settlement_date), FILENAME_PATTERN '{file_id}_{{i}}')"
     )
-    return [(part, Path("consumption") / part.parent.name / f"{file_id}.parquet") for part in sorted(out.glob("*/*.parquet"))]
+    return con.execute("SELECT coalesce(sum(period_count), 0) FROM submissions").fetchall()[0][0]
 
 
-def _write_registrations(con, staging: Path, file_id: str, sha: str, source_file: str) -> list[tuple[Path, Path]]:
-    out = staging / "registrations"
-    columns = ", ".join(quote_identifier(c) for c in catalogue.dataset_columns("registrations"))
+def _ingest_registrations(con, checked: str, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE accepted AS SELECT * FROM ({checked}) WHERE reason_code IS NULL")
+    _duplicates(con, "SELECT * FROM accepted", dataset)
+    if con.execute("SELECT count(*) FROM duplicate_rows").fetchall()[0][0]:
+        _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
+        con.execute("DELETE FROM accepted WHERE row_number IN (SELECT row_number FROM duplicate_rows)")
+    columns = ", ".join(f"t_{c} AS {quote_identifier(c)}" for c in dataset.column_names)
     con.execute(
-        f"COPY (SELECT {columns}, row_number, '{sha}' AS file_sha256, '{source_file.replace(chr(39), chr(39) * 2)}' AS source_file "
-        f"FROM read_parquet('{staging}/accepted_*.parquet') ORDER BY row_number) "
-        f"TO '{out}' (FORMAT parquet, PARTITION_BY (snapshot_date), WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN '{file_id}_{{i}}')"
+        f"COPY (SELECT {columns}, row_number, {_sql_text(sha)} AS file_sha256, {_sql_text(source_file)} AS source_file "
+        f"FROM accepted ORDER BY row_number) TO '{staging / 'registrations'}' "
+        f"(FORMAT parquet, PARTITION_BY (snapshot_date), WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN '{file_id}_{{i}}')"
     )
-    return [(part, Path("registrations") / part.parent.name / f"{file_id}.parquet") for part in sorted(out.glob("*/*.parquet"))]
-
-
-def _count(con, pattern: str) -> int:
-    return con.execute(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchall()[0][0]
-
-
-def _quarantine_counts(con, pattern: str) -> dict[str, int]:
-    rows = con.execute(f"SELECT reason_code, count(*) FROM read_parquet('{pattern}') GROUP BY 1 ORDER BY 1").fetchall()
-    return dict(rows)
+    return con.execute("SELECT count(*) FROM accepted").fetchall()[0][0]
 
 
 def _write_log(lake: Lake, result: FileResult, file_id: str, target_dir: Path) -> None:
@@ -405,10 +441,22 @@ def _write_log(lake: Lake, result: FileResult, file_id: str, target_dir: Path) -
     con = duckdb.connect()
     record = asdict(result) | {"rejections": json.dumps(result.rejections, sort_keys=True),
                                "ingested_at": datetime.now(timezone.utc), "file_id": file_id}
-    con.register("entry", pa.Table.from_pylist([record]))
+    con.register("entry", pa.Table.from_pylist([record], schema=INGESTION_LOG_SCHEMA))
     temporary = target_dir / f"{file_id}.parquet"
     con.execute(f"COPY (SELECT * FROM entry) TO '{temporary}' (FORMAT parquet)")
     lake.move_into_place(temporary, lake.log_entry(file_id))
+
+
+def _source(con, path: Path, dataset: catalogue.Dataset) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in LANDING_FORMATS[dataset.name]:
+        formats = ", ".join(LANDING_FORMATS[dataset.name])
+        raise FileRefused("FILE_UNSUPPORTED_TYPE", FILE_REASONS["FILE_UNSUPPORTED_TYPE"].format(formats=formats))
+    if suffix == ".csv":
+        return _csv_source(con, path, dataset)
+    if suffix == ".parquet":
+        return _parquet_source(con, path, dataset)
+    return _json_source(con, path, dataset)
 
 
 def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str) -> FileResult:
@@ -420,41 +468,43 @@ def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str) -> Fi
         return result
     dataset = catalogue.dataset(dataset_name)
     staging = lake.staging_dir(file_id)
-    con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": False, "temp_directory": str(staging / "spill")})
+    con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": True, "temp_directory": str(staging / "spill")})
     try:
-        suffix = path.suffix.lower()
-        if suffix not in LANDING_FORMATS[dataset_name]:
-            raise FileRefused(
-                "FILE_UNSUPPORTED_TYPE", FILE_REASONS["FILE_UNSUPPORTED_TYPE"].format(formats=", ".join(LANDING_FORMATS[dataset_name]))
+        try:
+            source = _source(con, path, dataset)
+            rows_in = _value_checks(con, source, dataset)
+        except duckdb.InvalidInputException as error:
+            if "unicode" in str(error).lower() or "utf-8" in str(error).lower():
+                raise FileRefused("FILE_NOT_UTF8", FILE_REASONS["FILE_NOT_UTF8"]) from None
+            raise FileRefused("FILE_NOT_CSV", FILE_REASONS["FILE_NOT_CSV"]) from None
+        checked = _checked_rows(dataset, source)
+        ingest_rows = _ingest_consumption if dataset_name == "consumption" else _ingest_registrations
+        result.rows_accepted = ingest_rows(con, checked, dataset, staging, file_id, sha, relative)
+        if result.rows_accepted < rows_in:
+            _quarantine_rows(con, checked, dataset, relative, staging / "quarantine_rules.parquet")
+        parts = sorted(staging.glob("quarantine_*.parquet"))
+        if parts:
+            files = "[" + ", ".join(_sql_text(str(p)) for p in parts) + "]"
+            result.rejections = dict(
+                con.execute(f"SELECT reason_code, count(*) FROM read_parquet({files}) GROUP BY 1 ORDER BY 1").fetchall()
             )
-        if suffix == ".csv":
-            positions = None
-            for chunk, (first_row, header, lines) in enumerate(_csv_line_chunks(path)):
-                positions = positions or _header(header, dataset)
-                _validate(con, _csv_text_rows(con, lines, first_row, positions, dataset), dataset, staging, chunk, relative)
-        elif suffix == ".parquet":
-            _validate(con, _parquet_text_rows(con, path, dataset), dataset, staging, 0, relative)
-        else:
-            _validate(con, _json_text_rows(con, path, dataset), dataset, staging, 0, relative, has_dip_problem=True)
-        _split_duplicates(con, dataset, staging, relative)
-        result.rows_accepted = _count(con, f"{staging}/accepted_*.parquet")
-        result.rejections = _quarantine_counts(con, f"{staging}/quarantine_*.parquet")
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet({files}) ORDER BY row_number) TO '{staging / 'quarantine.parquet'}' (FORMAT parquet)"
+            )
         result.rows_quarantined = sum(result.rejections.values())
         result.rows_in = result.rows_accepted + result.rows_quarantined
-        writer = _write_consumption if dataset_name == "consumption" else _write_registrations
-        moves = writer(con, staging, file_id, sha, relative) if result.rows_accepted else []
-        con.execute(
-            f"COPY (SELECT * FROM read_parquet('{staging}/quarantine_*.parquet') ORDER BY row_number) "
-            f"TO '{staging / 'quarantine.parquet'}' (FORMAT parquet)"
-        )
-        moves.append((staging / "quarantine.parquet", Path("quarantine") / f"{file_id}.parquet"))
+        if result.rows_in != rows_in:
+            raise MhhsError(f"{relative}: {rows_in} rows read but {result.rows_in} accounted for; nothing was ingested")
     except FileRefused as refusal:
         con.close()
         return _refuse(lake, path, relative, result, file_id, refusal)
     finally:
         con.close()
-    for source, target in moves:
-        lake.move_into_place(source, lake.root / target)
+    moves = [(part, Path(dataset_name) / part.parent.name / part.name) for part in sorted((staging / dataset_name).glob("*/*.parquet"))]
+    if (staging / "quarantine.parquet").exists():
+        moves.append((staging / "quarantine.parquet", Path("quarantine") / f"{file_id}.parquet"))
+    for source_part, target in moves:
+        lake.move_into_place(source_part, lake.root / target)
     _write_log(lake, result, file_id, staging)
     shutil.rmtree(staging, ignore_errors=True)
     return result

@@ -13,6 +13,7 @@ from pipelines.mpan import CHECK_WEIGHTS
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
 OFFSET_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+VALID_OFFSET_RE = r"(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)$"  # real offsets lie within -14:00..+14:00
 NUMBER_RE = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 INTEGER_RE = r"^[+-]?[0-9]+$"
 SQL_TYPES = {"string": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMPTZ", "integer": "BIGINT"}
@@ -87,7 +88,8 @@ def rules_for(item: Item, column: str | None = None) -> list[Rule]:
             Rule(
                 f"{code}_BAD_OFFSET",
                 f"{item.name} has an offset that cannot be read",
-                f"{present} AND TRY_CAST({value} AS TIMESTAMPTZ) IS NULL",
+                f"{present} AND (NOT regexp_matches({value}, {_literal(VALID_OFFSET_RE)}) "
+                f"OR TRY_CAST({value} AS TIMESTAMPTZ) IS NULL)",
             )
         )
     elif item.type == "decimal":
@@ -99,6 +101,13 @@ def rules_for(item: Item, column: str | None = None) -> list[Rule]:
             )
         )
         number = f"TRY_CAST({value} AS DECIMAL(38,10))"
+        rules.append(
+            Rule(
+                f"{code}_TOO_LARGE",
+                f"{item.name} is too large to hold as {sql_type(item)}",
+                f"{present} AND TRY_CAST({value} AS {sql_type(item)}) IS NULL",
+            )
+        )
     elif item.type == "integer":
         rules.append(
             Rule(
