@@ -274,11 +274,31 @@ def _reason_texts(dataset: catalogue.Dataset) -> dict[str, str]:
     return texts | ROW_REASONS
 
 
-def _value_checks(con, source: str, dataset: catalogue.Dataset) -> int:
+def _derived_sql(dataset: catalogue.Dataset, item: catalogue.Item) -> str:
+    """Columns derived from a typed value, computed once per distinct value: the local settlement date
+    and period of a UTC period start (DOMAIN.md section 4)."""
+    if (dataset.name, item.name) != ("consumption", "utc_period_start"):
+        return ""
+    local_date = f"timezone('{LONDON}', typed_value)::DATE"
+    return (
+        f", {local_date} AS settlement_date, (1 + (epoch(typed_value) - "
+        f"epoch(timezone('{LONDON}', {local_date}::TIMESTAMP)))::BIGINT // 1800)::UTINYINT AS settlement_period"
+    )
+
+
+@dataclass
+class ValueChecks:
+    rows_in: int
+    refused_columns: set[int]  # columns with at least one refused value
+    padded_columns: set[int]  # text columns with a value that has surrounding blanks
+
+
+def _value_checks(con, source: str, dataset: catalogue.Dataset) -> ValueChecks:
     """Tables refused_<n> (refused values of column n with their reason) and typed_<n> (typed value of
-    every distinct value of a date or timestamp column); returns the number of data rows."""
+    every distinct value of a date or timestamp column)."""
     distinct = ", ".join(f"list(DISTINCT coalesce({quote_identifier(c.name)}, '')) AS c{n}" for n, c in enumerate(dataset.columns))
     con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_values AS SELECT count(*) AS rows_in, {distinct} FROM ({source})")
+    checks = ValueChecks(con.execute("SELECT rows_in FROM distinct_values").fetchall()[0][0], set(), set())
     for n, item in enumerate(dataset.columns):
         cases = " ".join(f"WHEN {rule.broken_when} THEN '{rule.reason_code}'" for rule in rules_for(item, "v"))
         reason = f"CASE {cases} END" if cases else "NULL::VARCHAR"
@@ -287,12 +307,21 @@ def _value_checks(con, source: str, dataset: catalogue.Dataset) -> int:
             f"SELECT v, {reason} AS reason_code FROM (SELECT unnest(c{n}) AS v FROM distinct_values)) "
             "WHERE reason_code IS NOT NULL"
         )
+        refused, padded = con.execute(
+            f"SELECT (SELECT count(*) FROM refused_{n}), (SELECT count(*) FROM (SELECT unnest(c{n}) AS v "
+            "FROM distinct_values) WHERE v <> trim(v))"
+        ).fetchall()[0]
+        if refused:
+            checks.refused_columns.add(n)
+        if padded:
+            checks.padded_columns.add(n)
         if item.type in ("date", "timestamp"):
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE typed_{n} AS SELECT v, {typed(item, 'v')} AS typed_value "
-                f"FROM (SELECT unnest(c{n}) AS v FROM distinct_values) WHERE v NOT IN (SELECT v FROM refused_{n})"
+                f"CREATE OR REPLACE TEMP TABLE typed_{n} AS SELECT *{_derived_sql(dataset, item)} FROM ("
+                f"SELECT v, {typed(item, 'v')} AS typed_value "
+                f"FROM (SELECT unnest(c{n}) AS v FROM distinct_values) WHERE v NOT IN (SELECT v FROM refused_{n}))"
             )
-    return con.execute("SELECT rows_in FROM distinct_values").fetchall()[0][0]
+    return checks
 
 
 def _extra_rules(dataset: catalogue.Dataset) -> list[tuple[str, str]]:
@@ -302,21 +331,33 @@ def _extra_rules(dataset: catalogue.Dataset) -> list[tuple[str, str]]:
     return []
 
 
-def _checked_rows(dataset: catalogue.Dataset, source: str) -> str:
-    """SQL of every row with its reason_code (NULL = accepted) and every column typed as t_<name>."""
-    joins, reasons, typed_columns = [], [], []
+def _checked_rows(dataset: catalogue.Dataset, source: str, checks: ValueChecks, typed_values: bool = True) -> str:
+    """SQL of every row with its reason_code (NULL = accepted) and every column typed as t_<name>.
+
+    Only columns with a refused value are joined to their refused values, and text is trimmed only in
+    columns that have padded values: on clean data a row costs no more than its casts.
+    """
+    joins, reasons, typed_columns = [], ["NULL::VARCHAR"], []
     for n, item in enumerate(dataset.columns):
         column = f"s.{quote_identifier(item.name)}"
-        joins.append(f"LEFT JOIN refused_{n} r{n} ON coalesce({column}, '') = r{n}.v")
-        reasons.append(f"r{n}.reason_code")
+        if n in checks.refused_columns:
+            joins.append(f"LEFT JOIN refused_{n} r{n} ON coalesce({column}, '') = r{n}.v")
+            reasons.append(f"r{n}.reason_code")
+        if not typed_values:
+            continue
         if item.type in ("date", "timestamp"):
             joins.append(f"LEFT JOIN typed_{n} y{n} ON {column} = y{n}.v")
             typed_columns.append(f"y{n}.typed_value AS t_{item.name}")
+            if _derived_sql(dataset, item):
+                typed_columns.append(f"y{n}.settlement_date, y{n}.settlement_period")
+        elif item.type == "string" and n not in checks.padded_columns:
+            typed_columns.append(f"NULLIF({column}, '') AS t_{item.name}")
         else:
             typed_columns.append(f"{typed(item)} AS t_{item.name}")
+    typed_sql = "".join(", " + column for column in typed_columns)
     rows = (
         f"SELECT s.row_number, s.raw_record, CASE WHEN s.malformed THEN 'MALFORMED_ROW' "
-        f"ELSE coalesce(s.dip_problem, {', '.join(reasons)}) END AS reason_code, {', '.join(typed_columns)} "
+        f"ELSE coalesce(s.dip_problem, {', '.join(reasons)}) END AS reason_code{typed_sql} "
         f"FROM ({source}) s {' '.join(joins)}"
     )
     extra = _extra_rules(dataset)
@@ -360,68 +401,62 @@ def _write_duplicates(con, source_file: str, target: Path) -> None:
 # ---- writing the lake ------------------------------------------------------------------------------
 
 _SUBMISSION = "t_mpan_core, t_measurement_quantity, settlement_date, t_data_service_id, t_received_at"
-
-
-def _consumption_rows(checked: str) -> str:
-    """Accepted consumption rows with the local settlement date and period of their UTC start."""
-    local_date = f"timezone('{LONDON}', t_utc_period_start)::DATE"
-    return (
-        f"SELECT *, {local_date} AS settlement_date, (1 + (epoch(t_utc_period_start) - "
-        f"epoch(timezone('{LONDON}', {local_date}::TIMESTAMP)))::BIGINT // 1800)::UTINYINT AS settlement_period "
-        f"FROM ({checked}) WHERE reason_code IS NULL"
-    )
+_SAME_DAY = "t_mpan_core, t_measurement_quantity, settlement_date, t_received_at"
 
 
 def _pivot(rows: str) -> str:
-    """One row per MPAN-day submission with its periods' values gathered in lists."""
+    """One row per MPAN-day submission: the periods present as a bit mask, estimated ones as another, and
+    the values with their periods and row numbers in lists."""
     return (
         f"SELECT {_SUBMISSION}, count(*) AS period_count, bit_or(1::UBIGINT << settlement_period) AS period_mask, "
-        "list(t_kwh) AS kwh_values, list(t_quality_flag) AS flag_values, list(settlement_period) AS periods "
-        f"FROM ({rows}) GROUP BY ALL"
+        "bit_or(CASE WHEN t_quality_flag = 'E' THEN 1::UBIGINT << settlement_period ELSE 0::UBIGINT END) AS estimated_mask, "
+        "list(t_kwh) AS kwh_values, list(settlement_period) AS periods, list(row_number) AS row_numbers "
+        f"FROM ({rows}) WHERE reason_code IS NULL GROUP BY ALL"
     )
 
 
-def _ingest_consumption(con, checked: str, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
-    accepted = _consumption_rows(checked)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE submissions AS {_pivot(accepted)}")
-    # A repeated MPAN, quantity, period and received_at shows as a group with fewer distinct periods than
-    # rows, or as two data services' submissions with overlapping periods: only those rows are re-read.
+def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE submissions AS {_pivot(_checked_rows(dataset, source, checks))}")
+    # A repeated MPAN, quantity, period and received_at shows as a submission with fewer distinct periods
+    # than rows, or as submissions from two data services with overlapping periods: only their rows are
+    # checked again, one by one.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE suspect_days AS "
-        "SELECT DISTINCT t_mpan_core, t_measurement_quantity, settlement_date, t_received_at FROM ("
-        "SELECT * FROM submissions WHERE bit_count(period_mask) < period_count UNION ALL "
-        "SELECT s.* FROM submissions s JOIN (SELECT t_mpan_core, t_measurement_quantity, settlement_date, t_received_at "
-        "FROM submissions GROUP BY ALL HAVING bit_count(bit_or(period_mask)) < sum(bit_count(period_mask))) USING "
-        "(t_mpan_core, t_measurement_quantity, settlement_date, t_received_at))"
+        "CREATE OR REPLACE TEMP TABLE suspect_numbers AS SELECT unnest(row_numbers) AS row_number FROM ("
+        "SELECT row_numbers FROM submissions WHERE bit_count(period_mask) < period_count UNION ALL "
+        f"SELECT s.row_numbers FROM submissions s SEMI JOIN (SELECT {_SAME_DAY} FROM submissions GROUP BY ALL "
+        f"HAVING bit_count(bit_or(period_mask)) < sum(bit_count(period_mask))) USING ({_SAME_DAY}))"
     )
-    if con.execute("SELECT count(*) FROM suspect_days").fetchall()[0][0]:
+    if con.execute("SELECT count(*) FROM suspect_numbers").fetchall()[0][0]:
+        suspects = f"SELECT * FROM ({source}) WHERE row_number IN (SELECT row_number FROM suspect_numbers)"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE suspect_rows AS SELECT a.* FROM ({accepted}) a SEMI JOIN suspect_days d "
-            "USING (t_mpan_core, t_measurement_quantity, settlement_date, t_received_at)"
+            f"CREATE OR REPLACE TEMP TABLE suspect_rows AS SELECT * FROM ({_checked_rows(dataset, suspects, checks)}) "
+            "WHERE reason_code IS NULL"
         )
         _duplicates(con, "SELECT * FROM suspect_rows", dataset)
         _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
-        con.execute(
-            f"DELETE FROM submissions WHERE ({_SUBMISSION}) IN (SELECT ({_SUBMISSION}) FROM suspect_rows)"
-        )
+        con.execute(f"DELETE FROM submissions WHERE list_any_value(row_numbers) IN (SELECT row_number FROM suspect_rows)")
         con.execute(
             "INSERT INTO submissions "
             + _pivot("SELECT * FROM suspect_rows WHERE row_number NOT IN (SELECT row_number FROM duplicate_rows)")
         )
     kwh = ", ".join(f"kwh_values[list_position(periods, {p})] AS kwh_{p:02d}" for p in range(1, 51))
-    flags = ", ".join(f"flag_values[list_position(periods, {p})] AS flag_{p:02d}" for p in range(1, 51))
-    out = staging / "consumption"
-    con.execute(
-        "COPY (SELECT t_mpan_core AS mpan_core, t_measurement_quantity AS measurement_quantity, settlement_date, "
-        "t_data_service_id AS data_service_id, t_received_at AS received_at, period_count::SMALLINT AS period_count, "
-        f"{kwh}, {flags}, {_sql_text(sha)} AS file_sha256, {_sql_text(source_file)} AS source_file FROM submissions "
-        "ORDER BY settlement_date, mpan_core, measurement_quantity, received_at, data_service_id) "
-        f"TO '{out}' (FORMAT parquet, PARTITION_BY (settlement_date), FILENAME_PATTERN '{file_id}_{{i}}')"
-    )
+    dates = [row[0] for row in con.execute("SELECT DISTINCT settlement_date FROM submissions ORDER BY 1").fetchall()]
+    for settlement_date in dates:
+        folder = staging / "consumption" / f"settlement_date={settlement_date.isoformat()}"
+        folder.mkdir(parents=True)
+        con.execute(
+            "COPY (SELECT t_mpan_core AS mpan_core, t_measurement_quantity AS measurement_quantity, "
+            "t_data_service_id AS data_service_id, t_received_at AS received_at, period_count::SMALLINT AS period_count, "
+            f"estimated_mask, {kwh}, {_sql_text(sha)} AS file_sha256, {_sql_text(source_file)} AS source_file "
+            f"FROM submissions WHERE settlement_date = DATE '{settlement_date.isoformat()}' "
+            "ORDER BY mpan_core, measurement_quantity, received_at, data_service_id) "
+            f"TO '{folder / f'{file_id}.parquet'}' (FORMAT parquet)"
+        )
     return con.execute("SELECT coalesce(sum(period_count), 0) FROM submissions").fetchall()[0][0]
 
 
-def _ingest_registrations(con, checked: str, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
+def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
+    checked = _checked_rows(dataset, source, checks)
     con.execute(f"CREATE OR REPLACE TEMP TABLE accepted AS SELECT * FROM ({checked}) WHERE reason_code IS NULL")
     _duplicates(con, "SELECT * FROM accepted", dataset)
     if con.execute("SELECT count(*) FROM duplicate_rows").fetchall()[0][0]:
@@ -472,15 +507,16 @@ def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str) -> Fi
     try:
         try:
             source = _source(con, path, dataset)
-            rows_in = _value_checks(con, source, dataset)
+            checks = _value_checks(con, source, dataset)
         except duckdb.InvalidInputException as error:
             if "unicode" in str(error).lower() or "utf-8" in str(error).lower():
                 raise FileRefused("FILE_NOT_UTF8", FILE_REASONS["FILE_NOT_UTF8"]) from None
             raise FileRefused("FILE_NOT_CSV", FILE_REASONS["FILE_NOT_CSV"]) from None
-        checked = _checked_rows(dataset, source)
+        rows_in = checks.rows_in
         ingest_rows = _ingest_consumption if dataset_name == "consumption" else _ingest_registrations
-        result.rows_accepted = ingest_rows(con, checked, dataset, staging, file_id, sha, relative)
+        result.rows_accepted = ingest_rows(con, source, checks, dataset, staging, file_id, sha, relative)
         if result.rows_accepted < rows_in:
+            checked = _checked_rows(dataset, source, checks, typed_values=bool(_extra_rules(dataset)))
             _quarantine_rows(con, checked, dataset, relative, staging / "quarantine_rules.parquet")
         parts = sorted(staging.glob("quarantine_*.parquet"))
         if parts:

@@ -35,8 +35,9 @@ def view_definitions(lake: Lake) -> dict[str, str]:
     }
     if lake.has_files("quarantine"):
         views["quarantine"] = f"SELECT * EXCLUDE (filename) FROM ({views['quarantine']})"
-    submission_columns = {"settlement_date": "DATE", "period_count": "SMALLINT", "file_sha256": "VARCHAR", "source_file": "VARCHAR"}
-    submission_columns |= {c: "DECIMAL(18,3)" for c in period_columns("kwh")} | {c: "VARCHAR" for c in period_columns("flag")}
+    submission_columns = {"settlement_date": "DATE", "period_count": "SMALLINT", "estimated_mask": "UBIGINT",
+                          "file_sha256": "VARCHAR", "source_file": "VARCHAR"}
+    submission_columns |= {c: "DECIMAL(18,3)" for c in period_columns("kwh")}
     empty_consumption = (
         "SELECT CAST(NULL AS VARCHAR) AS mpan_core, CAST(NULL AS VARCHAR) AS measurement_quantity, "
         "CAST(NULL AS VARCHAR) AS data_service_id, CAST(NULL AS TIMESTAMPTZ) AS received_at, "
@@ -60,9 +61,10 @@ def view_definitions(lake: Lake) -> dict[str, str]:
     views["consumption_values"] = (
         "SELECT mpan_core, measurement_quantity, settlement_date, settlement_period, "
         "timezone('Europe/London', settlement_date::TIMESTAMP) + to_minutes(30 * (settlement_period - 1)) AS utc_period_start, "
-        "kwh, quality_flag, data_service_id, received_at, file_sha256, source_file FROM ("
+        "kwh, CASE WHEN (estimated_mask >> settlement_period::UBIGINT) & 1 = 1 THEN 'E' ELSE 'A' END AS quality_flag, "
+        "data_service_id, received_at, file_sha256, source_file FROM ("
         "SELECT *, unnest(generate_series(1, 50)) AS settlement_period, "
-        f"unnest([{', '.join(period_columns('kwh'))}]) AS kwh, unnest([{', '.join(period_columns('flag'))}]) AS quality_flag "
+        f"unnest([{', '.join(period_columns('kwh'))}]) AS kwh "
         "FROM consumption_submissions) WHERE kwh IS NOT NULL"
     )
     return views

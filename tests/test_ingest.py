@@ -589,10 +589,10 @@ def test_consumption_is_partitioned_by_settlement_date_with_46_and_50_period_day
     consumption = data_dir / "lake" / "consumption"
     # one part per settlement date, named after the landing file's id
     assert sorted(str(p.relative_to(consumption)) for p in consumption.rglob("*.parquet")) == [
-        f"settlement_date=2026-03-29/{file_id}_0.parquet", f"settlement_date=2026-10-25/{file_id}_0.parquet"
+        f"settlement_date=2026-03-29/{file_id}.parquet", f"settlement_date=2026-10-25/{file_id}.parquet"
     ]
     for day, periods in days.items():
-        table = pq.read_table(consumption / f"settlement_date={day}" / f"{file_id}_0.parquet").to_pylist()
+        table = pq.read_table(consumption / f"settlement_date={day}" / f"{file_id}.parquet").to_pylist()
         assert [(r["mpan_core"], r["period_count"]) for r in table] == [(MPAN_A, periods)]
         values = query(
             data_dir,
@@ -627,7 +627,8 @@ def test_a_resubmission_is_added_beside_the_earlier_one(tmp_path, capsys):
     ]
     submissions = query(
         data_dir,
-        "SELECT received_at, period_count, kwh_03, flag_03, source_file FROM consumption_submissions "
+        "SELECT received_at, period_count, kwh_03, CASE WHEN (estimated_mask >> 3) & 1 = 1 THEN 'E' ELSE 'A' END, "
+        "source_file FROM consumption_submissions "
         "WHERE mpan_core = ? ORDER BY received_at",
         [MPAN_A],
     )
@@ -690,7 +691,7 @@ def test_a_crash_mid_ingest_leaves_nothing_visible_and_a_rerun_completes(tmp_pat
     junk = lake.staging / "0123456789abcdef"
     junk.mkdir(parents=True)
     (junk / "accepted_00000.parquet").write_bytes(b"half written")
-    assert list((lake.consumption / "settlement_date=2026-10-25").glob(f"{file_id}_*.parquet"))
+    assert (lake.consumption / "settlement_date=2026-10-25" / f"{file_id}.parquet").exists()
     assert (lake.quarantine / f"{file_id}.parquet").exists()
     refresh_views(lake)
     for view in ("consumption_submissions", "consumption_values", "quarantine"):
