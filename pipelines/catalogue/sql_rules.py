@@ -47,8 +47,10 @@ def typed(item: Item, column: str | None = None) -> str:
 
 
 def _check_digit_sql(value: str) -> str:
-    weighted = " + ".join(f"CAST(substr({value}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(CHECK_WEIGHTS))
-    return f"(({weighted}) % 11) % 10 <> CAST(substr({value}, 13, 1) AS INTEGER)"
+    # Integer arithmetic on the 13-digit number: much faster than 13 substrings (the format rule ran first).
+    number = f"TRY_CAST({value} AS BIGINT)"
+    weighted = " + ".join(f"({number} // {10 ** (12 - i)} % 10) * {w}" for i, w in enumerate(CHECK_WEIGHTS))
+    return f"(({weighted}) % 11) % 10 <> {number} % 10"
 
 
 def rules_for(item: Item, column: str | None = None) -> list[Rule]:
