@@ -149,6 +149,18 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_ALL_LINES = "parts IS NOT NULL"
+
+
+def _only_rows(source: str, table: str) -> str:
+    """The source restricted to the row numbers in a table; for CSV the filter applies to the stored lines
+    before any field is split out, so picking a few rows costs little more than reading the row ids."""
+    wanted = f"row_number IN (SELECT row_number FROM {table})"
+    if _ALL_LINES in source:
+        return source.replace(_ALL_LINES, f"rowid + 1 IN (SELECT row_number FROM {table}) AND {_ALL_LINES}")
+    return f"SELECT * FROM ({source}) WHERE {wanted}"
+
+
 def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     """SQL of the file's data rows as text.
 
@@ -179,7 +191,7 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
         "CASE WHEN quoted THEN list_transform(matches, lambda m: m[2:]) ELSE parts END AS fields, "
         "NOT quoted OR length(array_to_string(matches, '')) = length(array_to_string(parts, ',')) + 1 AS well_quoted "
         f"FROM (SELECT rowid + 1 AS row_number, parts, quoted, CASE WHEN quoted THEN {quoted_matches} END AS matches "
-        "FROM landing_lines WHERE parts IS NOT NULL AND NOT (len(parts) = 1 AND trim(parts[1]) = '')))"
+        f"FROM landing_lines WHERE {_ALL_LINES} AND NOT (len(parts) = 1 AND trim(parts[1]) = '')))"
     )
 
 
@@ -296,20 +308,27 @@ class ValueChecks:
 def _value_checks(con, source: str, dataset: catalogue.Dataset) -> ValueChecks:
     """Tables refused_<n> (refused values of column n with their reason) and typed_<n> (typed value of
     every distinct value of a date or timestamp column)."""
-    distinct = ", ".join(f"list(DISTINCT coalesce({quote_identifier(c.name)}, '')) AS c{n}" for n, c in enumerate(dataset.columns))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_values AS SELECT count(*) AS rows_in, {distinct} FROM ({source})")
-    checks = ValueChecks(con.execute("SELECT rows_in FROM distinct_values").fetchall()[0][0], set(), set())
+    values = ", ".join(f"coalesce({quote_identifier(c.name)}, '') AS c{n}" for n, c in enumerate(dataset.columns))
+    flags = ", ".join(f"grouping(c{n}) AS g{n}" for n in range(len(dataset.columns)))
+    sets = ", ".join(f"(c{n})" for n in range(len(dataset.columns)))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE distinct_values AS SELECT *, count(*) AS occurrences, {flags} "
+        f"FROM (SELECT {values} FROM ({source})) GROUP BY GROUPING SETS ({sets}, ())"
+    )
+    all_flags = " AND ".join(f"g{n} = 1" for n in range(len(dataset.columns)))
+    rows_in = con.execute(f"SELECT coalesce(sum(occurrences), 0) FROM distinct_values WHERE {all_flags}").fetchall()[0][0]
+    checks = ValueChecks(rows_in, set(), set())
     for n, item in enumerate(dataset.columns):
         cases = " ".join(f"WHEN {rule.broken_when} THEN '{rule.reason_code}'" for rule in rules_for(item, "v"))
         reason = f"CASE {cases} END" if cases else "NULL::VARCHAR"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE refused_{n} AS SELECT v, reason_code FROM ("
-            f"SELECT v, {reason} AS reason_code FROM (SELECT unnest(c{n}) AS v FROM distinct_values)) "
+            f"SELECT v, {reason} AS reason_code FROM (SELECT c{n} AS v FROM distinct_values WHERE g{n} = 0)) "
             "WHERE reason_code IS NOT NULL"
         )
         refused, padded = con.execute(
-            f"SELECT (SELECT count(*) FROM refused_{n}), (SELECT count(*) FROM (SELECT unnest(c{n}) AS v "
-            "FROM distinct_values) WHERE v <> trim(v))"
+            f"SELECT (SELECT count(*) FROM refused_{n}), "
+            f"(SELECT count(*) FROM distinct_values WHERE g{n} = 0 AND c{n} <> trim(c{n}))"
         ).fetchall()[0]
         if refused:
             checks.refused_columns.add(n)
@@ -319,7 +338,7 @@ def _value_checks(con, source: str, dataset: catalogue.Dataset) -> ValueChecks:
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE typed_{n} AS SELECT *{_derived_sql(dataset, item)} FROM ("
                 f"SELECT v, {typed(item, 'v')} AS typed_value "
-                f"FROM (SELECT unnest(c{n}) AS v FROM distinct_values) WHERE v NOT IN (SELECT v FROM refused_{n}))"
+                f"FROM (SELECT c{n} AS v FROM distinct_values WHERE g{n} = 0) WHERE v NOT IN (SELECT v FROM refused_{n}))"
             )
     return checks
 
@@ -404,9 +423,19 @@ _SUBMISSION = "t_mpan_core, t_measurement_quantity, settlement_date, t_data_serv
 _SAME_DAY = "t_mpan_core, t_measurement_quantity, settlement_date, t_received_at"
 
 
-def _pivot(rows: str) -> str:
+def _pivot(rows: str, with_refused: bool = False) -> str:
     """One row per MPAN-day submission: the periods present as a bit mask, estimated ones as another, and
-    the values with their periods and row numbers in lists."""
+    the values with their periods and row numbers in lists. With refused rows, those are gathered by
+    reason code alone (their submission columns empty), so one pass also finds every refused row."""
+    if with_refused:
+        key = ", ".join(f"CASE WHEN reason_code IS NULL THEN {c} END AS {c}" for c in _SUBMISSION.split(", "))
+        return (
+            f"SELECT reason_code, {key}, count(*) AS period_count, "
+            "bit_or(1::UBIGINT << settlement_period) AS period_mask, "
+            "bit_or(CASE WHEN t_quality_flag = 'E' THEN 1::UBIGINT << settlement_period ELSE 0::UBIGINT END) AS estimated_mask, "
+            "list(t_kwh) AS kwh_values, list(settlement_period) AS periods, list(row_number) AS row_numbers "
+            f"FROM ({rows}) GROUP BY ALL"
+        )
     return (
         f"SELECT {_SUBMISSION}, count(*) AS period_count, bit_or(1::UBIGINT << settlement_period) AS period_mask, "
         "bit_or(CASE WHEN t_quality_flag = 'E' THEN 1::UBIGINT << settlement_period ELSE 0::UBIGINT END) AS estimated_mask, "
@@ -416,7 +445,16 @@ def _pivot(rows: str) -> str:
 
 
 def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE submissions AS {_pivot(_checked_rows(dataset, source, checks))}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE grouped AS {_pivot(_checked_rows(dataset, source, checks), with_refused=True)}")
+    con.execute("CREATE OR REPLACE TEMP TABLE submissions AS SELECT * EXCLUDE (reason_code) FROM grouped WHERE reason_code IS NULL")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE refused_numbers AS SELECT unnest(row_numbers) AS row_number FROM grouped "
+        "WHERE reason_code IS NOT NULL"
+    )
+    con.execute("DROP TABLE grouped")
+    if con.execute("SELECT count(*) FROM refused_numbers").fetchall()[0][0]:
+        refused = _checked_rows(dataset, _only_rows(source, "refused_numbers"), checks, typed_values=False)
+        _quarantine_rows(con, refused, dataset, source_file, staging / "quarantine_rules.parquet")
     # A repeated MPAN, quantity, period and received_at shows as a submission with fewer distinct periods
     # than rows, or as submissions from two data services with overlapping periods: only their rows are
     # checked again, one by one.
@@ -427,7 +465,7 @@ def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging:
         f"HAVING bit_count(bit_or(period_mask)) < sum(bit_count(period_mask))) USING ({_SAME_DAY}))"
     )
     if con.execute("SELECT count(*) FROM suspect_numbers").fetchall()[0][0]:
-        suspects = f"SELECT * FROM ({source}) WHERE row_number IN (SELECT row_number FROM suspect_numbers)"
+        suspects = _only_rows(source, "suspect_numbers")
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE suspect_rows AS SELECT * FROM ({_checked_rows(dataset, suspects, checks)}) "
             "WHERE reason_code IS NULL"
@@ -458,6 +496,8 @@ def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging:
 def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
     checked = _checked_rows(dataset, source, checks)
     con.execute(f"CREATE OR REPLACE TEMP TABLE accepted AS SELECT * FROM ({checked}) WHERE reason_code IS NULL")
+    if con.execute("SELECT count(*) FROM accepted").fetchall()[0][0] < checks.rows_in:
+        _quarantine_rows(con, checked, dataset, source_file, staging / "quarantine_rules.parquet")
     _duplicates(con, "SELECT * FROM accepted", dataset)
     if con.execute("SELECT count(*) FROM duplicate_rows").fetchall()[0][0]:
         _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
@@ -515,9 +555,6 @@ def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str) -> Fi
         rows_in = checks.rows_in
         ingest_rows = _ingest_consumption if dataset_name == "consumption" else _ingest_registrations
         result.rows_accepted = ingest_rows(con, source, checks, dataset, staging, file_id, sha, relative)
-        if result.rows_accepted < rows_in:
-            checked = _checked_rows(dataset, source, checks, typed_values=bool(_extra_rules(dataset)))
-            _quarantine_rows(con, checked, dataset, relative, staging / "quarantine_rules.parquet")
         parts = sorted(staging.glob("quarantine_*.parquet"))
         if parts:
             files = "[" + ", ".join(_sql_text(str(p)) for p in parts) + "]"
