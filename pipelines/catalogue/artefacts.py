@@ -252,6 +252,34 @@ def data_dictionary() -> str:
     return "\n".join(lines)
 
 
+# ---- ingestion reason codes ------------------------------------------------------------------------
+
+
+def reason_codes() -> str:
+    """Every reason code ingestion can give, from the catalogue's rules and ingestion's own reasons."""
+    from pipelines.catalogue.sql_rules import rules_for
+    from pipelines.ingest import FILE_REASONS, ROW_REASONS
+
+    lines = [
+        "<!-- Generated from pipelines/catalogue/catalogue.yml and pipelines/ingest.py by `make catalogue`; do not edit. -->",
+        "# Ingestion reason codes",
+        "",
+        "Every refused row or file lands in the `quarantine` view with one of these codes (the first rule a row",
+        "breaks, in catalogue column order). Codes named `<COLUMN>_<RULE>` come from the data catalogue's rules.",
+        "",
+    ]
+    for name in ("consumption", "registrations"):
+        lines += [f"## {name} rows", "", "| reason code | reason |", "|---|---|"]
+        lines += [f"| `{r.reason_code}` | {r.reason} |" for item in catalogue.dataset(name).columns for r in rules_for(item)]
+        lines.append("")
+    lines += ["## Rows of any landing file", "", "| reason code | reason |", "|---|---|"]
+    lines += [f"| `{code}` | {text} |" for code, text in ROW_REASONS.items()]
+    lines += ["", "## Whole files (kept under `DATA_DIR/refused_files/`, the command exits 1)", "",
+              "| reason code | reason |", "|---|---|"]
+    lines += [f"| `{code}` | {text} |" for code, text in FILE_REASONS.items()]
+    return "\n".join(lines) + "\n"
+
+
 # ---- writing and drift -----------------------------------------------------------------------------
 
 
@@ -262,6 +290,7 @@ def expected_artefacts() -> dict[Path, str]:
         Path("dbt_project/models/catalogue/standing_seeds.yml"): dbt_seeds(),
         Path("dbt_project/models/catalogue/catalogue_docs.md"): dbt_docs_blocks(),
         Path("docs/data_dictionary.md"): data_dictionary(),
+        Path("docs/reason_codes.md"): reason_codes(),
     }
     for dataset in catalogue.load().datasets.values():
         artefacts[Path(f"expectations/suites/{dataset.name}.json")] = json.dumps(gx_suite(dataset), indent=2) + "\n"
