@@ -12,7 +12,6 @@ shape are about 30 times faster than over one row per period (ARCHITECTURE.md).
 
 import csv
 import hashlib
-import io
 import json
 import shutil
 from collections import Counter
@@ -423,25 +422,21 @@ _SUBMISSION = "t_mpan_core, t_measurement_quantity, settlement_date, t_data_serv
 _SAME_DAY = "t_mpan_core, t_measurement_quantity, settlement_date, t_received_at"
 
 
+_SUBMISSION_AGGREGATES = (
+    "count(*) AS period_count, bit_or(1::UBIGINT << settlement_period) AS period_mask, "
+    "bit_or(CASE WHEN t_quality_flag = 'E' THEN 1::UBIGINT << settlement_period ELSE 0::UBIGINT END) AS estimated_mask, "
+    "list(t_kwh) AS kwh_values, list(settlement_period) AS periods, list(row_number) AS row_numbers"
+)
+
+
 def _pivot(rows: str, with_refused: bool = False) -> str:
     """One row per MPAN-day submission: the periods present as a bit mask, estimated ones as another, and
     the values with their periods and row numbers in lists. With refused rows, those are gathered by
     reason code alone (their submission columns empty), so one pass also finds every refused row."""
     if with_refused:
         key = ", ".join(f"CASE WHEN reason_code IS NULL THEN {c} END AS {c}" for c in _SUBMISSION.split(", "))
-        return (
-            f"SELECT reason_code, {key}, count(*) AS period_count, "
-            "bit_or(1::UBIGINT << settlement_period) AS period_mask, "
-            "bit_or(CASE WHEN t_quality_flag = 'E' THEN 1::UBIGINT << settlement_period ELSE 0::UBIGINT END) AS estimated_mask, "
-            "list(t_kwh) AS kwh_values, list(settlement_period) AS periods, list(row_number) AS row_numbers "
-            f"FROM ({rows}) GROUP BY ALL"
-        )
-    return (
-        f"SELECT {_SUBMISSION}, count(*) AS period_count, bit_or(1::UBIGINT << settlement_period) AS period_mask, "
-        "bit_or(CASE WHEN t_quality_flag = 'E' THEN 1::UBIGINT << settlement_period ELSE 0::UBIGINT END) AS estimated_mask, "
-        "list(t_kwh) AS kwh_values, list(settlement_period) AS periods, list(row_number) AS row_numbers "
-        f"FROM ({rows}) WHERE reason_code IS NULL GROUP BY ALL"
-    )
+        return f"SELECT reason_code, {key}, {_SUBMISSION_AGGREGATES} FROM ({rows}) GROUP BY ALL"
+    return f"SELECT {_SUBMISSION}, {_SUBMISSION_AGGREGATES} FROM ({rows}) WHERE reason_code IS NULL GROUP BY ALL"
 
 
 def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
@@ -472,7 +467,7 @@ def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging:
         )
         _duplicates(con, "SELECT * FROM suspect_rows", dataset)
         _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
-        con.execute(f"DELETE FROM submissions WHERE list_any_value(row_numbers) IN (SELECT row_number FROM suspect_rows)")
+        con.execute("DELETE FROM submissions WHERE list_any_value(row_numbers) IN (SELECT row_number FROM suspect_rows)")
         con.execute(
             "INSERT INTO submissions "
             + _pivot("SELECT * FROM suspect_rows WHERE row_number NOT IN (SELECT row_number FROM duplicate_rows)")

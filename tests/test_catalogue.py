@@ -32,7 +32,7 @@ def test_drift_is_detected_when_an_artefact_is_edited(tmp_path):
 
 def _contract_tables() -> dict[str, list[str]]:
     """Column names of every table in CONTRACT.md, keyed by the heading or file name they follow."""
-    tables, current, name = {}, None, None
+    tables, name = {}, None
     for line in CONTRACT.read_text().splitlines():
         heading = re.match(r"^#+ .*?`([a-z_]+)[/`.]", line) or re.match(r"^`([a-z_]+)`:", line)
         if heading:

@@ -11,7 +11,6 @@ from pathlib import Path
 import duckdb
 import pandera.pandas as pa
 import pyarrow as pa_arrow
-import pyarrow.csv as pa_csv
 
 from pipelines import catalogue
 from pipelines.catalogue.pandera_schemas import pandera_schema
