@@ -13,6 +13,7 @@ shape are about 30 times faster than over one row per period (ARCHITECTURE.md).
 import csv
 import hashlib
 import json
+import re
 import shutil
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -148,16 +149,22 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-_ALL_LINES = "parts IS NOT NULL"
+_EVERY_ROW = " IS NOT NULL /* every row */"
+
+
+def _every_row(row_number_sql: str) -> str:
+    """The innermost filter of a source: every row, until _only_rows narrows it."""
+    return f"({row_number_sql}){_EVERY_ROW}"
 
 
 def _only_rows(source: str, table: str) -> str:
-    """The source restricted to the row numbers in a table; for CSV the filter applies to the stored lines
-    before any field is split out, so picking a few rows costs little more than reading the row ids."""
-    wanted = f"row_number IN (SELECT row_number FROM {table})"
-    if _ALL_LINES in source:
-        return source.replace(_ALL_LINES, f"rowid + 1 IN (SELECT row_number FROM {table}) AND {_ALL_LINES}")
-    return f"SELECT * FROM ({source}) WHERE {wanted}"
+    """The source restricted to the row numbers in a table, filtered where the rows are read (before any
+    field is split out or cast), so picking a few rows costs little more than reading their row ids."""
+    return re.sub(
+        r"\(([^()]*(?:\([^()]*\))?[^()]*)\)" + re.escape(_EVERY_ROW),
+        lambda match: f"({match.group(1)}) IN (SELECT row_number FROM {table})",
+        source,
+    )
 
 
 def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
@@ -190,7 +197,8 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
         "CASE WHEN quoted THEN list_transform(matches, lambda m: m[2:]) ELSE parts END AS fields, "
         "NOT quoted OR length(array_to_string(matches, '')) = length(array_to_string(parts, ',')) + 1 AS well_quoted "
         f"FROM (SELECT rowid + 1 AS row_number, parts, quoted, CASE WHEN quoted THEN {quoted_matches} END AS matches "
-        f"FROM landing_lines WHERE {_ALL_LINES} AND NOT (len(parts) = 1 AND trim(parts[1]) = '')))"
+        f"FROM landing_lines WHERE {_every_row('rowid + 1')} AND parts IS NOT NULL "
+        "AND NOT (len(parts) = 1 AND trim(parts[1]) = '')))"
     )
 
 
@@ -207,7 +215,7 @@ def _parquet_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     return (
         f"SELECT file_row_number + 1 AS row_number, to_json(struct_pack({record}))::VARCHAR AS raw_record, "
         f"false AS malformed, NULL::VARCHAR AS dip_problem, {columns} "
-        f"FROM read_parquet({_sql_text(str(path))}, file_row_number = true)"
+        f"FROM read_parquet({_sql_text(str(path))}, file_row_number = true) WHERE {_every_row('file_row_number + 1')}"
     )
 
 
@@ -270,7 +278,10 @@ def _json_source(con, path: Path, dataset: catalogue.Dataset) -> str:
             add({"CommonBlock": common, "measurementQuantity": custom.get("measurementQuantity"), "period": period}, values, problem)
     table = pa.table({k: pa.array(v, pa.int64() if k == "row_number" else pa.string()) for k, v in rows.items()})
     con.register("json_rows", table)
-    return "SELECT row_number, raw_record, false AS malformed, dip_problem, * EXCLUDE (row_number, raw_record, dip_problem) FROM json_rows"
+    return (
+        "SELECT row_number, raw_record, false AS malformed, dip_problem, * EXCLUDE (row_number, raw_record, dip_problem) "
+        f"FROM json_rows WHERE {_every_row('row_number')}"
+    )
 
 
 # ---- validation ------------------------------------------------------------------------------------
