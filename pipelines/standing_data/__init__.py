@@ -20,7 +20,7 @@ from pipelines.periods import LONDON, utc_period_starts
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
 # Files with a bundled default; llf.csv is expanded from llfc.csv for the dates asked for, and
 # gsp_group_take.csv has no default (a run without it stops).
-DEFAULT_DATASETS = ("gsp_groups", "llfc", "ccc", "settlement_calendar", "bank_holidays")
+DEFAULT_DATASETS = ("gsp_groups", "llfc", "ccc", "load_shape_default", "settlement_calendar", "bank_holidays")
 NIGHT_ENDS_LOCAL_HOUR = 7
 _SQL_TYPES = {"string": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMPTZ", "decimal": "DOUBLE", "integer": "BIGINT"}
 _SHOWN_PROBLEMS = 10
@@ -110,6 +110,7 @@ class StandingData:
     gsp_groups: pa_arrow.Table
     llfc: pa_arrow.Table
     ccc: pa_arrow.Table
+    load_shape_default: pa_arrow.Table
     settlement_calendar: pa_arrow.Table
     bank_holidays: pa_arrow.Table
     llf: pa_arrow.Table | None = None
