@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("landing_dir", type=Path, metavar="DIR", help="holds consumption/ and registrations/")
     ingest.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
+    settle = commands.add_parser("settle", help="run validation, estimation, aggregation and GSP Group Correction for a date")
+    settle.add_argument("--date", type=_date, required=True, help="settlement date, YYYY-MM-DD")
+    settle.add_argument("--run-type", required=True, help="run type from the settlement calendar, e.g. SF")
+    settle.add_argument("--standing-data", type=Path, default=None, help="standing data directory (defaults where absent)")
+    settle.add_argument("--out", type=Path, default=None, help="where outputs are published (default DATA_DIR/outbound)")
+
     catalogue = commands.add_parser("catalogue", help="regenerate the artefacts derived from the data catalogue")
     catalogue.add_argument("--check", action="store_true", help="only report artefacts that differ (drift)")
 
@@ -106,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
             names = "; ".join(f"{f.source_file} ({f.reason_code}: {f.reason})" for f in summary.refused)
             print(f"mhhs ingest: refused whole files, kept under {args.data_dir}/refused_files/: {names}", file=sys.stderr)
             return 1
+        return 0
+    if args.command == "settle":
+        from pipelines.settle import settle
+
+        run = settle(args.data_dir, args.date, args.run_type, args.standing_data, args.out)
+        print(f"settlement run {run.run_id} succeeded; outputs in {run.out_dir / run.run_type / run.settlement_date.isoformat()}")
         return 0
     if args.command == "catalogue":
         from pipelines.catalogue.artefacts import write_artefacts

@@ -1,0 +1,46 @@
+-- Every submission of the day checked against the registration in force. A whole submission is refused
+-- when its MPAN is not registered or not energised, or when its sender is not the appointed data service;
+-- a single value is refused when its period has not ended yet or it exceeds the physical maximum of the
+-- segment and premises. usable_mask holds bit p for each value that may be chosen as current.
+{%- set max_kwh = var('physical_max_kwh') %}
+with periods as (
+    select
+        bit_or(1::ubigint << settlement_period) as day_mask,
+        bit_or(case when utc_period_start + interval 30 minute <= '{{ var("run_started_at") }}'::timestamptz
+                    then 1::ubigint << settlement_period else 0::ubigint end) as ended_mask
+    from {{ ref('int_settlement_periods') }}
+),
+
+checked as (
+    select
+        s.*,
+        r.market_segment,
+        r.domestic_premises,
+        case
+            when r.mpan_core is null then 'NOT_REGISTERED'
+            when r.energisation_status <> 'E' then 'NOT_ENERGISED'
+            when r.data_service_id <> s.data_service_id then 'DATA_SERVICE_NOT_APPOINTED'
+        end as submission_reason_code,
+        case r.market_segment || '_' || r.domestic_premises
+            {%- for category, limit in max_kwh.items() %}
+            when '{{ category }}' then {{ limit }}
+            {%- endfor %}
+        end as physical_max_kwh
+    from {{ ref('stg_lake__consumption_submissions') }} as s
+    left join {{ ref('int_registrations_in_force') }} as r
+        on s.mpan_core = r.mpan_core and s.measurement_quantity = r.measurement_quantity
+)
+
+select
+    checked.*,
+    (0::ubigint
+    {%- for p in period_numbers() %}
+        | case when kwh_{{ '%02d' % p }} is not null then {{ 2 ** p }}::ubigint else 0::ubigint end
+    {%- endfor %}) as present_mask,
+    (0::ubigint
+    {%- for p in period_numbers() %}
+        | case when kwh_{{ '%02d' % p }} > physical_max_kwh then {{ 2 ** p }}::ubigint else 0::ubigint end
+    {%- endfor %}) as above_max_mask,
+    periods.day_mask,
+    periods.ended_mask
+from checked, periods

@@ -1,0 +1,133 @@
+-- The expected-periods spine (every energised, registered MPAN and quantity x every period of the day)
+-- with the current values, and an estimate for every missing period (DOMAIN.md section 5). The methods
+-- run in the order of var('estimation_methods'):
+--   interpolation       a gap of at most var('interpolation_max_gap_periods') periods with actual values
+--                       on both sides: straight line between them
+--   annual_consumption  annual consumption / 365 spread by the default load shape of the MPAN's market
+--                       segment and domestic indicator, at the local clock time of the period
+-- Every estimate is flagged E and its method recorded in <method>_mask (bit p = period p).
+{%- set methods = var('estimation_methods') %}
+{%- set all_kwh %}[{% for p in period_numbers() %}c.kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}]{% endset %}
+with periods as (
+    select *, bit_or(1::ubigint << settlement_period) over () as day_mask
+    from {{ ref('int_settlement_periods') }}
+),
+
+spine as (
+    select
+        r.*,
+        c.* exclude (mpan_core, measurement_quantity),
+        (select any_value(day_mask) from periods) & ~coalesce(c.present_mask, 0::ubigint) as missing_mask
+    from {{ ref('int_registrations_in_force') }} as r
+    left join {{ ref('int_consumption_current') }} as c
+        on r.mpan_core = c.mpan_core and r.measurement_quantity = c.measurement_quantity
+    where r.energisation_status = 'E'
+),
+
+gap_periods as (
+    select
+        s.mpan_core,
+        s.measurement_quantity,
+        s.market_segment,
+        s.domestic_premises,
+        s.annual_consumption_kwh,
+        coalesce(s.estimated_mask, 0::ubigint) as received_estimated_mask,
+        p.settlement_period,
+        p.local_half_hour,
+        {{ all_kwh | replace('c.', 's.') }}[p.settlement_period] as kwh
+    from spine as s
+    cross join periods as p
+    where s.missing_mask <> 0
+),
+
+neighbours as (
+    select
+        *,
+        -- actual values either side of each period
+        case when kwh is not null and (received_estimated_mask >> settlement_period) & 1 = 0 then settlement_period end as actual_period,
+        case when kwh is not null and (received_estimated_mask >> settlement_period) & 1 = 0 then kwh end as actual_kwh
+    from gap_periods
+),
+
+bounded as (
+    select
+        *,
+        last_value(actual_period ignore nulls) over before as previous_period,
+        last_value(actual_kwh ignore nulls) over before as previous_kwh,
+        first_value(actual_period ignore nulls) over after as next_period,
+        first_value(actual_kwh ignore nulls) over after as next_kwh
+    from neighbours
+    window
+        before as (partition by mpan_core, measurement_quantity order by settlement_period
+                   rows between unbounded preceding and 1 preceding),
+        after as (partition by mpan_core, measurement_quantity order by settlement_period
+                  rows between 1 following and unbounded following)
+),
+
+estimated as (
+    select
+        b.mpan_core,
+        b.measurement_quantity,
+        b.settlement_period,
+        b.received_estimated_mask,
+        case
+            when b.kwh is not null then null
+            {%- for method in methods %}
+            {%- if method == 'interpolation' %}
+            when b.previous_period is not null and b.next_period is not null
+                 and b.next_period - b.previous_period - 1 <= {{ var('interpolation_max_gap_periods') }}
+                then 'interpolation'
+            {%- elif method == 'annual_consumption' %}
+            when shape.shape_fraction is not null then 'annual_consumption'
+            {%- else %}
+            {{ exceptions.raise_compiler_error("unknown estimation method " ~ method) }}
+            {%- endif %}
+            {%- endfor %}
+        end as method,
+        b.kwh,
+        round(b.previous_kwh + (b.next_kwh - b.previous_kwh)
+              * (b.settlement_period - b.previous_period) / (b.next_period - b.previous_period), 3) as interpolated_kwh,
+        round(b.annual_consumption_kwh / 365 * shape.shape_fraction, 3) as annual_consumption_kwh
+    from bounded as b
+    left join {{ ref('stg_standing__load_shape_default') }} as shape
+        on shape.market_segment = b.market_segment
+       and shape.domestic_premises = b.domestic_premises
+       and shape.local_half_hour = b.local_half_hour
+),
+
+filled as (
+    select
+        mpan_core,
+        measurement_quantity,
+        {%- for p in period_numbers() %}
+        max(case method
+                when 'interpolation' then interpolated_kwh
+                when 'annual_consumption' then annual_consumption_kwh
+                else kwh end) filter (where settlement_period = {{ p }}) as kwh_{{ '%02d' % p }},
+        {%- endfor %}
+        any_value(received_estimated_mask)
+            | bit_or(case when method is not null then 1::ubigint << settlement_period else 0::ubigint end) as estimated_mask,
+        bit_or(case when method = 'interpolation' then 1::ubigint << settlement_period else 0::ubigint end) as interpolation_mask,
+        bit_or(case when method = 'annual_consumption' then 1::ubigint << settlement_period else 0::ubigint end) as annual_consumption_mask
+    from estimated
+    group by mpan_core, measurement_quantity
+)
+
+select
+    s.mpan_core,
+    s.measurement_quantity,
+    s.supplier_id,
+    s.gsp_group_id,
+    s.llfc_id,
+    s.bm_unit_id,
+    s.market_segment,
+    s.domestic_premises,
+    {%- for p in period_numbers() %}
+    coalesce(f.kwh_{{ '%02d' % p }}, s.kwh_{{ '%02d' % p }}) as kwh_{{ '%02d' % p }},
+    {%- endfor %}
+    coalesce(f.estimated_mask, s.estimated_mask) as estimated_mask,
+    coalesce(f.interpolation_mask, 0::ubigint) as interpolation_mask,
+    coalesce(f.annual_consumption_mask, 0::ubigint) as annual_consumption_mask
+from spine as s
+left join filled as f
+    on s.mpan_core = f.mpan_core and s.measurement_quantity = f.measurement_quantity

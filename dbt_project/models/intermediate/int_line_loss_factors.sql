@@ -1,0 +1,10 @@
+-- Line loss factors of the settlement date per GSP Group and LLFC, one column per period.
+select
+    gsp_group_id,
+    llfc_id,
+    {%- for p in period_numbers() %}
+    max(llf) filter (where settlement_period = {{ p }}) as llf_{{ '%02d' % p }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+from {{ ref('stg_standing__llf') }}
+where settlement_date = date '{{ var("settlement_date") }}'
+group by gsp_group_id, llfc_id

@@ -1,0 +1,70 @@
+-- Consumption (C = V) and losses (L = V x (LLF - 1)) components summed per GSP Group, supplier, BM Unit,
+-- market segment, quantity, period and actual/estimated (DOMAIN.md section 6, steps 1 and 3), each with
+-- the CCC of its attributes from the standing data table. Values stay one column per period until the
+-- sums are taken (ARCHITECTURE.md: aggregation over MPAN-day rows), then become one row per period.
+with volumes as (
+    select e.*, {% for p in period_numbers() %}l.llf_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ ref('int_consumption_estimated') }} as e
+    left join {{ ref('int_line_loss_factors') }} as l
+        on e.gsp_group_id = l.gsp_group_id and e.llfc_id = l.llfc_id
+),
+
+sums as (
+    select
+        gsp_group_id,
+        supplier_id,
+        bm_unit_id,
+        market_segment,
+        measurement_quantity,
+        {%- for p in period_numbers() %}
+        {%- set kwh = 'kwh_%02d' % p %}
+        {%- set llf = 'llf_%02d' % p %}
+        {%- set estimated = '(estimated_mask >> %d) & 1 = 1' % p %}
+        sum({{ kwh }}) filter (where not ({{ estimated }})) as a_c_{{ p }},
+        sum({{ kwh }} * ({{ llf }} - 1)) filter (where not ({{ estimated }})) as a_l_{{ p }},
+        count({{ kwh }}) filter (where not ({{ estimated }})) as a_n_{{ p }},
+        sum({{ kwh }}) filter (where {{ estimated }}) as e_c_{{ p }},
+        sum({{ kwh }} * ({{ llf }} - 1)) filter (where {{ estimated }}) as e_l_{{ p }},
+        count({{ kwh }}) filter (where {{ estimated }}) as e_n_{{ p }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from volumes
+    group by gsp_group_id, supplier_id, bm_unit_id, market_segment, measurement_quantity
+),
+
+periods as (
+    select settlement_period from {{ ref('int_settlement_periods') }}
+),
+
+long as (
+    select
+        s.gsp_group_id, s.supplier_id, s.bm_unit_id, s.market_segment, s.measurement_quantity,
+        p.settlement_period,
+        unnest([
+            {'actual_estimated': 'A', 'component': 'C',
+             'volume_kwh': [{% for p in period_numbers() %}a_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
+             'mpan_count': [{% for p in period_numbers() %}a_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
+            {'actual_estimated': 'A', 'component': 'L',
+             'volume_kwh': [{% for p in period_numbers() %}a_l_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
+             'mpan_count': [{% for p in period_numbers() %}a_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
+            {'actual_estimated': 'E', 'component': 'C',
+             'volume_kwh': [{% for p in period_numbers() %}e_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
+             'mpan_count': [{% for p in period_numbers() %}e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
+            {'actual_estimated': 'E', 'component': 'L',
+             'volume_kwh': [{% for p in period_numbers() %}e_l_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
+             'mpan_count': [{% for p in period_numbers() %}e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]}
+        ], recursive := true)
+    from sums as s
+    cross join periods as p
+)
+
+select
+    long.*,
+    ccc.ccc_id,
+    ccc.scaling_weight
+from long
+left join {{ ref('stg_standing__ccc') }} as ccc
+    on ccc.market_segment = long.market_segment
+   and ccc.measurement_quantity = long.measurement_quantity
+   and ccc.actual_estimated = long.actual_estimated
+   and ccc.component = long.component
+where long.mpan_count > 0

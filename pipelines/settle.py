@@ -1,0 +1,226 @@
+"""`mhhs settle`: one settlement run of one settlement date (CONTRACT.md), as an immutable record.
+
+    DATA_DIR/runs/<run_type>/<date>/v<version>/
+        started.parquet      the run's record when it started (status running)
+        standing/            the standing data it used (basis data)
+        work.duckdb          the dbt models of the run (dbt_project/), its only writer
+        basis/               registrations in force and reads after estimation it used
+        published/           its outputs, as published
+        finished.parquet     written last: succeeded_at, or the reason it failed
+    OUT/<run_type>/<date>/   the outputs of the latest succeeded run, replaced atomically
+
+The settlement arithmetic lives in dbt; this module prepares the inputs, runs dbt, reports a stopped run
+in words (the failing checks name what is missing) and publishes.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.errors import MhhsError
+from pipelines.lake import Lake
+from pipelines.standing_data import load_standing_data
+from pipelines.standing_data.calendar import SettlementCalendar
+from pipelines.warehouse import refresh_views
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+PUBLISHED_TABLES = ("supplier_volumes", "gsp_group_correction")
+DBT_SELECTION = ["path:models/staging", "path:models/intermediate", "path:models/marts", "path:tests/settlement"]
+# What each stopping check means, in words for the message.
+STOPPING_CHECKS = {
+    "assert_line_loss_factor_for_every_period": "no line loss factor (llf.csv) for GSP Group, LLFC and period",
+    "assert_gsp_group_take_for_every_period": "no GSP Group Take (gsp_group_take.csv) for GSP Group and period",
+    "assert_gsp_group_correction_possible": "GSP Group Correction impossible: W = 0 but GSP Group Take differs from U",
+    "assert_ccc_for_every_volume": "no CCC in ccc.csv for market segment, quantity, actual/estimated, component",
+    "assert_corrected_volumes_add_up_to_gsp_group_take": "corrected volumes do not add up to GSP Group Take",
+    "assert_every_expected_period_has_a_value": "periods left without a value after estimation",
+}
+_SHOWN_ROWS = 5
+
+
+@dataclass
+class SettlementRun:
+    run_id: str
+    run_type: str
+    settlement_date: date
+    version: int
+    started_at: datetime
+    run_dir: Path
+    out_dir: Path
+
+
+def runs_root(data_dir: Path) -> Path:
+    return Path(data_dir).resolve() / "runs"
+
+
+def _next_version(data_dir: Path, run_type: str, settlement_date: date) -> int:
+    folder = runs_root(data_dir) / run_type / settlement_date.isoformat()
+    versions = [int(p.name[1:]) for p in folder.glob("v*") if p.name[1:].isdigit()] if folder.is_dir() else []
+    return max(versions, default=0) + 1
+
+
+def _write_record(path: Path, record: dict) -> None:
+    temporary = path.with_suffix(".tmp")
+    con = duckdb.connect()
+    con.register("record", pa.Table.from_pylist([record]))
+    con.execute(f"COPY (SELECT * FROM record) TO '{temporary}' (FORMAT parquet)")
+    con.close()
+    os.replace(temporary, path)
+
+
+def _standing_tables(standing_dir: Path | None, settlement_date: date) -> dict[str, pa.Table]:
+    standing = load_standing_data(standing_dir)
+    if standing.gsp_group_take is None:
+        raise MhhsError(
+            "no GSP Group Take: GSP Group Take is measured data and has no default; "
+            "put gsp_group_take.csv in the directory given with --standing-data"
+        )
+    return {
+        "llf": standing.llf_for([settlement_date]),
+        "gsp_group_take": standing.gsp_group_take,
+        "ccc": standing.ccc,
+        "gsp_groups": standing.gsp_groups,
+        "load_shape_default": standing.load_shape_default,
+    }
+
+
+def _prepare(run: SettlementRun, tables: dict[str, pa.Table]) -> Path:
+    """The run's work database with its standing data, also kept as Parquet basis data."""
+    database = run.run_dir / "work.duckdb"
+    (run.run_dir / "standing").mkdir()
+    with duckdb.connect(str(database)) as con:
+        con.execute("CREATE SCHEMA standing")
+        for name, table in tables.items():
+            con.register("incoming", table)
+            con.execute(f"CREATE TABLE standing.{name} AS SELECT * FROM incoming")
+            con.unregister("incoming")
+            con.execute(f"COPY standing.{name} TO '{run.run_dir / 'standing' / f'{name}.parquet'}' (FORMAT parquet)")
+    return database
+
+
+def _run_dbt(run: SettlementRun, database: Path, lake: Lake) -> subprocess.CompletedProcess:
+    variables = {
+        "settlement_date": run.settlement_date.isoformat(),
+        "run_id": run.run_id,
+        "run_type": run.run_type,
+        "run_started_at": run.started_at.isoformat(),
+        "lake_dir": str(lake.root),
+    }
+    env = {**os.environ, "MHHS_WAREHOUSE": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--select", *DBT_SELECTION, "--vars", json.dumps(variables),
+         "--profiles-dir", str(DBT_PROJECT), "--project-dir", str(DBT_PROJECT),
+         "--target-path", str(run.run_dir / "target"), "--log-path", str(run.run_dir / "logs")],
+        cwd=DBT_PROJECT, env=env, capture_output=True, text=True,
+    )
+
+
+def _failures(run: SettlementRun, database: Path) -> list[str]:
+    """What stopped the run, in words, from dbt's run results and the failing rows it stored."""
+    results_file = run.run_dir / "target" / "run_results.json"
+    if not results_file.exists():
+        return ["dbt did not run; see " + str(run.run_dir / "logs")]
+    problems = []
+    with duckdb.connect(str(database), read_only=True) as con:
+        for result in json.loads(results_file.read_text())["results"]:
+            if result["status"] not in ("fail", "error"):
+                continue
+            name = result["unique_id"].split(".")[2]
+            words = STOPPING_CHECKS.get(name, name)
+            if result["status"] == "error":
+                problems.append(f"{words}: {str(result.get('message', '')).splitlines()[0]}")
+                continue
+            try:
+                rows = con.execute(f"SELECT * FROM dbt_test__audit.{name} LIMIT {_SHOWN_ROWS}").fetchall()
+                columns = [d[0] for d in con.description]
+                shown = "; ".join(", ".join(f"{c}={v}" for c, v in zip(columns, row)) for row in rows)
+            except duckdb.Error:
+                shown = ""
+            problems.append(f"{words} ({result.get('failures')} rows){': ' + shown if shown else ''}")
+    return problems or ["dbt failed; see " + str(run.run_dir / "logs" / "dbt.log")]
+
+
+def _publish(run: SettlementRun, database: Path) -> None:
+    published = run.run_dir / "published"
+    basis = run.run_dir / "basis"
+    published.mkdir()
+    basis.mkdir()
+    with duckdb.connect(str(database), read_only=True) as con:
+        for table in PUBLISHED_TABLES:
+            order = "settlement_period, gsp_group_id" + (", supplier_id, bm_unit_id, ccc_id" if table == "supplier_volumes" else "")
+            for fmt, options in (("parquet", "FORMAT parquet"), ("csv", "HEADER, DELIMITER ','")):
+                con.execute(f"COPY (SELECT * FROM main.{table} ORDER BY {order}) TO '{published / f'{table}.{fmt}'}' ({options})")
+        con.execute(
+            f"COPY (SELECT * FROM main.int_registrations_in_force ORDER BY mpan_core, measurement_quantity) "
+            f"TO '{basis / 'registrations_in_force.parquet'}' (FORMAT parquet)"
+        )
+        con.execute(
+            f"COPY (SELECT * FROM main.int_consumption_estimated ORDER BY mpan_core, measurement_quantity) "
+            f"TO '{basis / 'consumption_after_estimation.parquet'}' (FORMAT parquet)"
+        )
+        con.execute(
+            f"COPY (SELECT * FROM main.int_consumption_refused ORDER BY source_file, mpan_core, settlement_period) "
+            f"TO '{published / 'quarantine.parquet'}' (FORMAT parquet)"
+        )
+    # OUT/<run_type>/<date>/ is swapped whole, so a reader sees the previous outputs or the new ones.
+    target = run.out_dir / run.run_type / run.settlement_date.isoformat()
+    incoming = target.with_name(f".{target.name}.incoming")
+    shutil.rmtree(incoming, ignore_errors=True)
+    shutil.copytree(published, incoming, ignore=shutil.ignore_patterns("quarantine.parquet"))
+    if target.exists():
+        outgoing = target.with_name(f".{target.name}.outgoing")
+        shutil.rmtree(outgoing, ignore_errors=True)
+        os.replace(target, outgoing)
+        os.replace(incoming, target)
+        shutil.rmtree(outgoing)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(incoming, target)
+
+
+def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None = None,
+           out_dir: Path | None = None) -> SettlementRun:
+    lake = Lake(data_dir)
+    calendar = SettlementCalendar.from_standing_data(load_standing_data(standing_dir))
+    if run_type not in calendar.working_days_after:
+        raise MhhsError(f"unknown run type {run_type!r}; the settlement calendar has {', '.join(calendar.working_days_after)}")
+    if not lake.has_files("registrations"):
+        raise MhhsError(f"no registrations in the lake under {lake.root}; run `mhhs ingest` first")
+    if not (lake.consumption / f"settlement_date={settlement_date.isoformat()}").is_dir():
+        raise MhhsError(f"no consumption ingested for settlement date {settlement_date}; run `mhhs ingest` first")
+    tables = _standing_tables(standing_dir, settlement_date)
+    version = _next_version(data_dir, run_type, settlement_date)
+    run = SettlementRun(
+        run_id=f"{run_type}-{settlement_date.isoformat()}-v{version}",
+        run_type=run_type,
+        settlement_date=settlement_date,
+        version=version,
+        started_at=datetime.now(timezone.utc),
+        run_dir=runs_root(data_dir) / run_type / settlement_date.isoformat() / f"v{version}",
+        out_dir=Path(out_dir) if out_dir else lake.data_dir / "outbound",
+    )
+    run.run_dir.mkdir(parents=True)
+    record = {"run_id": run.run_id, "run_type": run_type, "settlement_date": settlement_date, "version": version,
+              "started_at": run.started_at}
+    _write_record(run.run_dir / "started.parquet", record)
+    database = _prepare(run, tables)
+    completed = _run_dbt(run, database, lake)
+    (run.run_dir / "dbt_output.txt").write_text(completed.stdout + completed.stderr)
+    if completed.returncode != 0:
+        problems = _failures(run, database)
+        _write_record(run.run_dir / "finished.parquet",
+                      {"status": "failed", "finished_at": datetime.now(timezone.utc), "reason": " | ".join(problems)})
+        raise MhhsError(f"settlement run {run.run_id} stopped, nothing was published: " + "; ".join(problems))
+    _publish(run, database)
+    _write_record(run.run_dir / "finished.parquet", {"status": "succeeded", "finished_at": datetime.now(timezone.utc), "reason": None})
+    refresh_views(lake)
+    return run
