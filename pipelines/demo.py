@@ -1,16 +1,17 @@
 """`mhhs demo`: the main job on sample data, start to finish.
 
-Today that is generating synthetic landing files and ingesting them into the lake; each capability that
-lands extends it until it runs the whole settlement.
+Generate synthetic landing files, ingest them into the lake, settle each day. The data-quality gate and
+its report join it when they land.
 """
 
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from pipelines.generate import generate
 from pipelines.ingest import ingest, render_summary
 from pipelines.lake import Lake
+from pipelines.settle import settle
 
 DEMO_MPANS = 200
 DEMO_DAYS = 2
@@ -23,7 +24,7 @@ def demo(data_dir: Path) -> int:
     landing = data_dir / "landing"
     lake = Lake(data_dir)
     # The demo owns these folders: a rerun starts clean.
-    for owned in (landing, lake.root, lake.refused_files):
+    for owned in (landing, lake.root, lake.refused_files, lake.data_dir / "runs", lake.data_dir / "outbound"):
         shutil.rmtree(owned, ignore_errors=True)
     lake.warehouse.unlink(missing_ok=True)
     generate(out_dir=landing, mpans=DEMO_MPANS, days=DEMO_DAYS, start=DEMO_START, seed=DEMO_SEED, file_format="csv", fault_rates={})
@@ -32,9 +33,16 @@ def demo(data_dir: Path) -> int:
     summary = ingest(landing, data_dir)
     print("2. Ingested them into the lake; refused rows are quarantined with a reason code:")
     print("   " + render_summary(summary).replace("\n", "\n   "))
+    print("3. Settled each day (run type SF) with the generated standing data:")
+    for day in range(DEMO_DAYS):
+        run = settle(data_dir, DEMO_START + timedelta(days=day), "SF", landing / "standing")
+        print(f"   {run.run_id}: {run.out_dir / run.run_type / run.settlement_date.isoformat()}")
     print("Outputs:")
     print(f"   Parquet lake:      {lake.root}")
-    print(f"   DuckDB warehouse:  {lake.warehouse}  (views: consumption_values, consumption_submissions,")
-    print("                      registrations_current, registrations_history, quarantine, ingestion_log)")
+    print(f"   settlement runs:   {lake.data_dir / 'runs'}  (each run's record, basis data and dbt work database)")
+    print(f"   DuckDB warehouse:  {lake.warehouse}  (views: supplier_volumes, gsp_group_correction,")
+    print("                      settlement_runs, latest_settlement_runs, latest_run_by_day, run_comparison,")
+    print("                      consumption_values, consumption_submissions, registrations_current,")
+    print("                      registrations_history, quarantine, ingestion_log)")
     print(f"   query it read-only, e.g. with Python: duckdb.connect('{lake.warehouse}', read_only=True)")
     return 0

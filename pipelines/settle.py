@@ -68,10 +68,15 @@ def _next_version(data_dir: Path, run_type: str, settlement_date: date) -> int:
     return max(versions, default=0) + 1
 
 
-def _write_record(path: Path, record: dict) -> None:
+STARTED_SCHEMA = pa.schema([("run_id", pa.string()), ("run_type", pa.string()), ("settlement_date", pa.date32()),
+                            ("version", pa.int32()), ("started_at", pa.timestamp("us", tz="UTC"))])
+FINISHED_SCHEMA = pa.schema([("status", pa.string()), ("finished_at", pa.timestamp("us", tz="UTC")), ("reason", pa.string())])
+
+
+def _write_record(path: Path, record: dict, schema: pa.Schema) -> None:
     temporary = path.with_suffix(".tmp")
     con = duckdb.connect()
-    con.register("record", pa.Table.from_pylist([record]))
+    con.register("record", pa.Table.from_pylist([record], schema=schema))
     con.execute(f"COPY (SELECT * FROM record) TO '{temporary}' (FORMAT parquet)")
     con.close()
     os.replace(temporary, path)
@@ -211,16 +216,19 @@ def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: P
     run.run_dir.mkdir(parents=True)
     record = {"run_id": run.run_id, "run_type": run_type, "settlement_date": settlement_date, "version": version,
               "started_at": run.started_at}
-    _write_record(run.run_dir / "started.parquet", record)
+    _write_record(run.run_dir / "started.parquet", record, STARTED_SCHEMA)
     database = _prepare(run, tables)
     completed = _run_dbt(run, database, lake)
     (run.run_dir / "dbt_output.txt").write_text(completed.stdout + completed.stderr)
     if completed.returncode != 0:
         problems = _failures(run, database)
         _write_record(run.run_dir / "finished.parquet",
-                      {"status": "failed", "finished_at": datetime.now(timezone.utc), "reason": " | ".join(problems)})
+                      {"status": "failed", "finished_at": datetime.now(timezone.utc), "reason": " | ".join(problems)},
+                      FINISHED_SCHEMA)
+        refresh_views(lake)
         raise MhhsError(f"settlement run {run.run_id} stopped, nothing was published: " + "; ".join(problems))
     _publish(run, database)
-    _write_record(run.run_dir / "finished.parquet", {"status": "succeeded", "finished_at": datetime.now(timezone.utc), "reason": None})
+    _write_record(run.run_dir / "finished.parquet",
+                  {"status": "succeeded", "finished_at": datetime.now(timezone.utc), "reason": None}, FINISHED_SCHEMA)
     refresh_views(lake)
     return run

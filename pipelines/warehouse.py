@@ -1,4 +1,5 @@
-"""The DuckDB warehouse: views over the lake for analysts (one writer: the command that refreshes them)."""
+"""The DuckDB warehouse: views over the lake and the settlement runs for analysts (one writer: the command
+that refreshes them)."""
 
 import duckdb
 
@@ -70,9 +71,64 @@ def view_definitions(lake: Lake) -> dict[str, str]:
     return views
 
 
+RUN_TYPE_ORDER = "['II', 'SF', 'R1', 'R2', 'R3', 'RF', 'DF']"
+
+
+def settlement_view_definitions(lake: Lake) -> dict[str, str]:
+    """Views over settlement runs (DATA_DIR/runs/): every run's record, and the outputs of succeeded runs."""
+    runs = lake.data_dir / "runs"
+    started = sorted(runs.glob("*/*/v*/started.parquet"))
+    finished = sorted(runs.glob("*/*/v*/finished.parquet"))
+    if not started:
+        views = {"settlement_runs": empty_select("settlement_runs", {"reason": "VARCHAR"})}
+    else:
+        finished_sql = (
+            f"SELECT *, parse_dirpath(filename) AS run_dir FROM read_parquet('{runs}/*/*/v*/finished.parquet', filename = true)"
+            if finished else "SELECT NULL::VARCHAR AS status, NULL::TIMESTAMPTZ AS finished_at, NULL::VARCHAR AS reason, "
+            "NULL::VARCHAR AS run_dir WHERE false"
+        )
+        views = {
+            "settlement_runs": (
+                "SELECT s.run_id, s.run_type, s.settlement_date, s.version, s.started_at, "
+                "CASE WHEN f.status = 'succeeded' THEN f.finished_at END AS succeeded_at, "
+                "coalesce(f.status, 'running') AS status, f.reason "
+                f"FROM (SELECT *, parse_dirpath(filename) AS run_dir FROM read_parquet('{runs}/*/*/v*/started.parquet', filename = true)) s "
+                f"LEFT JOIN ({finished_sql}) f USING (run_dir)"
+            )
+        }
+    for table in ("supplier_volumes", "gsp_group_correction"):
+        published = list(runs.glob(f"*/*/v*/published/{table}.parquet"))
+        views[table] = (
+            f"SELECT * FROM read_parquet('{runs}/*/*/v*/published/{table}.parquet') "
+            "WHERE run_id IN (SELECT run_id FROM settlement_runs WHERE status = 'succeeded')"
+            if published else empty_select(table)
+        )
+    # The current version of each run type of each day, and the latest run of each day (RF beats SF).
+    views["latest_settlement_runs"] = (
+        "SELECT * FROM settlement_runs WHERE status = 'succeeded' "
+        "QUALIFY version = max(version) OVER (PARTITION BY settlement_date, run_type)"
+    )
+    views["latest_run_by_day"] = (
+        "SELECT * FROM latest_settlement_runs "
+        f"QUALIFY list_position({RUN_TYPE_ORDER}, run_type) = max(list_position({RUN_TYPE_ORDER}, run_type)) "
+        "OVER (PARTITION BY settlement_date)"
+    )
+    # What changed per GSP Group and supplier between each succeeded run and the one before it for the day.
+    views["run_comparison"] = (
+        "WITH totals AS (SELECT v.run_id, r.run_type, r.version, r.started_at, v.settlement_date, v.gsp_group_id, "
+        "v.supplier_id, sum(v.corrected_kwh) AS corrected_kwh, sum(v.uncorrected_kwh) AS uncorrected_kwh "
+        "FROM supplier_volumes v JOIN settlement_runs r USING (run_id) GROUP BY ALL), "
+        "ordered AS (SELECT *, lag(run_id) OVER w AS previous_run_id, lag(corrected_kwh) OVER w AS previous_corrected_kwh "
+        "FROM totals WINDOW w AS (PARTITION BY settlement_date, gsp_group_id, supplier_id ORDER BY started_at)) "
+        "SELECT settlement_date, gsp_group_id, supplier_id, previous_run_id, run_id, run_type, version, "
+        "previous_corrected_kwh, corrected_kwh, corrected_kwh - previous_corrected_kwh AS change_kwh FROM ordered"
+    )
+    return views
+
+
 def refresh_views(lake: Lake) -> None:
     with duckdb.connect(str(lake.warehouse)) as con:
-        for name, sql in view_definitions(lake).items():
+        for name, sql in {**view_definitions(lake), **settlement_view_definitions(lake)}.items():
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
 
 

@@ -1,0 +1,154 @@
+"""`mhhs settle` end to end on the committed sample: what is published, the correction identity checked
+independently of the code under test, runs that must stop, and run versions as immutable records."""
+
+import csv
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import catalogue, cli
+from tests.conftest import PROJECT_ROOT
+
+SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
+DAY = "2026-10-25"
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("ingested") / "data"
+    assert cli.main(["--data-dir", str(data_dir), "ingest", str(SAMPLE)]) == 0
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(ingested, tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(ingested, copy)
+    return copy
+
+
+def settle(capsys, data_dir: Path, standing: Path = SAMPLE / "standing", day: str = DAY, run_type: str = "SF"):
+    capsys.readouterr()
+    code = cli.main(["--data-dir", str(data_dir), "settle", "--date", day, "--run-type", run_type,
+                     "--standing-data", str(standing)])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_published_outputs_have_the_contract_columns_and_every_period(data_dir, capsys):
+    code, out, _ = settle(capsys, data_dir)
+    assert code == 0, out
+    published = data_dir / "outbound" / "SF" / DAY
+    for table in ("supplier_volumes", "gsp_group_correction"):
+        rows = read_csv(published / f"{table}.csv")
+        assert list(rows[0]) == catalogue.dataset_columns(table)
+        assert {int(r["settlement_period"]) for r in rows} == set(range(1, 51))  # the autumn clock change
+        assert {r["run_id"] for r in rows} == {f"SF-{DAY}-v1"}
+        assert (published / f"{table}.parquet").exists()
+
+
+def test_corrected_volumes_add_up_to_gsp_group_take_and_the_factor_follows_the_formula(data_dir, capsys):
+    assert settle(capsys, data_dir)[0] == 0
+    published = data_dir / "outbound" / "SF" / DAY
+    take = {(r["gsp_group_id"], int(r["settlement_period"])): float(r["gsp_group_take_kwh"])
+            for r in read_csv(SAMPLE / "standing" / "gsp_group_take.csv") if r["settlement_date"] == DAY}
+    weights = {r["ccc_id"]: float(r["scaling_weight"]) for r in read_csv(SAMPLE / "standing" / "ccc.csv")}
+    corrected, uncorrected, weighted = defaultdict(float), defaultdict(float), defaultdict(float)
+    for row in read_csv(published / "supplier_volumes.csv"):
+        key = (row["gsp_group_id"], int(row["settlement_period"]))
+        sign = 1 if row["measurement_quantity"] == "AI" else -1
+        corrected[key] += sign * float(row["corrected_kwh"])
+        uncorrected[key] += sign * float(row["uncorrected_kwh"])
+        weighted[key] += sign * float(row["uncorrected_kwh"]) * weights[row["ccc_id"]]
+    factors = {(r["gsp_group_id"], int(r["settlement_period"])): r for r in read_csv(published / "gsp_group_correction.csv")}
+    assert set(corrected) == set(factors) and len(factors) == 14 * 50
+    for key, total in corrected.items():
+        assert total == pytest.approx(take[key], abs=0.001), key
+        row = factors[key]
+        assert float(row["gsp_group_take_kwh"]) == take[key]
+        assert float(row["uncorrected_kwh"]) == pytest.approx(uncorrected[key], abs=1e-5)
+        expected_factor = 1 + (take[key] - uncorrected[key]) / weighted[key]
+        # the published volumes are rounded to 6 decimals, so W recomputed from them differs slightly
+        assert float(row["correction_factor"]) == pytest.approx(expected_factor, rel=1e-4), key
+
+
+def test_every_energised_registered_mpan_counts_in_every_period(data_dir, capsys):
+    assert settle(capsys, data_dir)[0] == 0
+    basis = data_dir / "runs" / "SF" / DAY / "v1" / "basis"
+    energised = duckdb.execute(
+        f"SELECT count(*) FROM '{basis / 'registrations_in_force.parquet'}' WHERE energisation_status = 'E'"
+    ).fetchall()[0][0]
+    per_period = defaultdict(int)
+    ccc_component = {r["ccc_id"]: r["component"] for r in read_csv(SAMPLE / "standing" / "ccc.csv")}
+    for row in read_csv(data_dir / "outbound" / "SF" / DAY / "supplier_volumes.csv"):
+        if ccc_component[row["ccc_id"]] == "C":
+            per_period[int(row["settlement_period"])] += int(row["mpan_count"])
+    assert set(per_period.values()) == {energised} and energised > 150
+
+
+def test_a_missing_gsp_group_take_stops_the_run_naming_group_and_period(data_dir, capsys, tmp_path):
+    standing = tmp_path / "standing"
+    shutil.copytree(SAMPLE / "standing", standing)
+    rows = read_csv(standing / "gsp_group_take.csv")
+    kept = [r for r in rows if not (r["gsp_group_id"] == "_C" and r["settlement_date"] == DAY and r["settlement_period"] == "7")]
+    assert len(kept) == len(rows) - 1
+    with open(standing / "gsp_group_take.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    code, _, err = settle(capsys, data_dir, standing)
+    assert code != 0
+    assert "GSP Group Take" in err and "gsp_group_id=_C, settlement_period=7" in err
+    assert not (data_dir / "outbound").exists()
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT status FROM settlement_runs").fetchall() == [("failed",)]
+        assert con.execute("SELECT count(*) FROM supplier_volumes").fetchall() == [(0,)]
+
+
+def test_without_any_gsp_group_take_the_run_does_not_start(data_dir, capsys, tmp_path):
+    standing = tmp_path / "standing"
+    shutil.copytree(SAMPLE / "standing", standing)
+    (standing / "gsp_group_take.csv").unlink()
+    code, _, err = settle(capsys, data_dir, standing)
+    assert code != 0 and "no GSP Group Take" in err
+    assert not (data_dir / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--date", DAY, "--run-type", "XX"], "unknown run type 'XX'"),
+        (["--date", "2026-11-01", "--run-type", "SF"], "no consumption ingested for settlement date 2026-11-01"),
+    ],
+)
+def test_bad_arguments_are_refused_with_a_message(data_dir, capsys, arguments, message):
+    capsys.readouterr()
+    code = cli.main(["--data-dir", str(data_dir), "settle", *arguments, "--standing-data", str(SAMPLE / "standing")])
+    err = capsys.readouterr().err
+    assert code != 0 and message in err and "Traceback" not in err
+
+
+def test_a_rerun_is_a_new_version_and_publishes_the_same_volumes(data_dir, capsys):
+    assert settle(capsys, data_dir)[0] == 0
+    first = (data_dir / "runs" / "SF" / DAY / "v1" / "published" / "supplier_volumes.csv").read_bytes()
+    assert settle(capsys, data_dir)[0] == 0
+    second = (data_dir / "runs" / "SF" / DAY / "v2" / "published" / "supplier_volumes.csv").read_bytes()
+    # the earlier run's record and outputs are left as they were
+    assert (data_dir / "runs" / "SF" / DAY / "v1" / "published" / "supplier_volumes.csv").read_bytes() == first
+    assert second.replace(b"-v2,", b"-v1,") == first
+    assert (data_dir / "outbound" / "SF" / DAY / "supplier_volumes.csv").read_bytes() == second
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT run_id, version, status FROM settlement_runs ORDER BY version").fetchall() == [
+            (f"SF-{DAY}-v1", 1, "succeeded"), (f"SF-{DAY}-v2", 2, "succeeded")]
+        assert con.execute("SELECT run_id FROM latest_settlement_runs").fetchall() == [(f"SF-{DAY}-v2",)]
+        changes = con.execute("SELECT count(*), max(abs(change_kwh)) FROM run_comparison WHERE previous_run_id IS NOT NULL").fetchall()
+        assert changes[0][0] > 0 and changes[0][1] == 0
