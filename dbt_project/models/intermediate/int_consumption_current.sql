@@ -1,27 +1,50 @@
 -- The current value of every period per MPAN and quantity: among the usable values of submissions that
 -- passed the checks, the one with the latest received_at (CONTRACT.md; a refused submission never hides
 -- an earlier valid one). Ties on received_at are broken by the landing file's hash, so reruns agree.
--- (Bit operators share one precedence in DuckDB: every shift is parenthesised.)
+-- Most MPAN-days have one submission: they take its usable values as they are; only restated days are
+-- aggregated. (Bit operators share one precedence in DuckDB: every shift is parenthesised.)
 with usable as (
     select
         *,
-        present_mask & day_mask & ended_mask & ~above_max_mask as usable_mask
+        present_mask & day_mask & ended_mask & ~above_max_mask as usable_mask,
+        count(*) over (partition by mpan_core, measurement_quantity) as submissions,
+        row_number() over (partition by mpan_core, measurement_quantity order by received_at, file_sha256) as submission_order
     from {{ ref('int_consumption_checked') }}
     where submission_reason_code is null
+),
+
+single as (
+    select
+        mpan_core,
+        measurement_quantity,
+        {%- for p in period_numbers() %}
+        case when (usable_mask >> {{ p }}) & 1 = 1 then kwh_{{ '%02d' % p }} end as kwh_{{ '%02d' % p }},
+        {%- endfor %}
+        estimated_mask & usable_mask as estimated_mask,
+        usable_mask as present_mask
+    from usable
+    where submissions = 1
+),
+
+restated as (
+    select
+        mpan_core,
+        measurement_quantity,
+        {%- for p in period_numbers() %}
+        arg_max(kwh_{{ '%02d' % p }}, submission_order)
+            filter (where (usable_mask >> {{ p }}) & 1 = 1) as kwh_{{ '%02d' % p }},
+        {%- endfor %}
+        (0::ubigint
+        {%- for p in period_numbers() %}
+            | (coalesce(arg_max((estimated_mask >> {{ p }}) & 1, submission_order)
+                filter (where (usable_mask >> {{ p }}) & 1 = 1), 0::ubigint) << {{ p }})
+        {%- endfor %}) as estimated_mask,
+        bit_or(usable_mask) as present_mask
+    from usable
+    where submissions > 1
+    group by mpan_core, measurement_quantity
 )
 
-select
-    mpan_core,
-    measurement_quantity,
-    {%- for p in period_numbers() %}
-    arg_max(kwh_{{ '%02d' % p }}, (received_at, file_sha256))
-        filter (where (usable_mask >> {{ p }}) & 1 = 1) as kwh_{{ '%02d' % p }},
-    {%- endfor %}
-    (0::ubigint
-    {%- for p in period_numbers() %}
-        | (coalesce(arg_max((estimated_mask >> {{ p }}) & 1, (received_at, file_sha256))
-            filter (where (usable_mask >> {{ p }}) & 1 = 1), 0::ubigint) << {{ p }})
-    {%- endfor %}) as estimated_mask,
-    bit_or(usable_mask) as present_mask
-from usable
-group by mpan_core, measurement_quantity
+select * from single
+union all
+select * from restated

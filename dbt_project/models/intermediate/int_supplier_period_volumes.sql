@@ -10,6 +10,7 @@ with volumes as (
 ),
 
 sums as (
+    -- estimated part as value x flag, actual part as total minus estimated: plain sums, no filters
     select
         gsp_group_id,
         supplier_id,
@@ -17,15 +18,15 @@ sums as (
         market_segment,
         measurement_quantity,
         {%- for p in period_numbers() %}
-        {%- set kwh = 'kwh_%02d' % p %}
-        {%- set llf = 'llf_%02d' % p %}
-        {%- set estimated = '(estimated_mask >> %d) & 1 = 1' % p %}
-        sum({{ kwh }}) filter (where not ({{ estimated }})) as a_c_{{ p }},
-        sum({{ kwh }} * ({{ llf }} - 1)) filter (where not ({{ estimated }})) as a_l_{{ p }},
-        count({{ kwh }}) filter (where not ({{ estimated }})) as a_n_{{ p }},
-        sum({{ kwh }}) filter (where {{ estimated }}) as e_c_{{ p }},
-        sum({{ kwh }} * ({{ llf }} - 1)) filter (where {{ estimated }}) as e_l_{{ p }},
-        count({{ kwh }}) filter (where {{ estimated }}) as e_n_{{ p }}{% if not loop.last %},{% endif %}
+        {%- set kwh = 'kwh_%02d::double' % p %}
+        {%- set loss = '(llf_%02d::double - 1)' % p %}
+        {%- set estimated = '((estimated_mask >> %d) & 1)::double' % p %}
+        sum({{ kwh }}) as t_c_{{ p }},
+        sum({{ kwh }} * {{ estimated }}) as e_c_{{ p }},
+        sum({{ kwh }} * {{ loss }}) as t_l_{{ p }},
+        sum({{ kwh }} * {{ loss }} * {{ estimated }}) as e_l_{{ p }},
+        count(kwh_{{ '%02d' % p }}) as t_n_{{ p }},
+        sum(case when kwh_{{ '%02d' % p }} is not null then {{ estimated }} end)::bigint as e_n_{{ p }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from volumes
     group by gsp_group_id, supplier_id, bm_unit_id, market_segment, measurement_quantity
@@ -41,11 +42,11 @@ long as (
         p.settlement_period,
         unnest([
             {'actual_estimated': 'A', 'component': 'C',
-             'volume_kwh': [{% for p in period_numbers() %}a_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
-             'mpan_count': [{% for p in period_numbers() %}a_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
+             'volume_kwh': [{% for p in period_numbers() %}t_c_{{ p }} - e_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
+             'mpan_count': [{% for p in period_numbers() %}t_n_{{ p }} - e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
             {'actual_estimated': 'A', 'component': 'L',
-             'volume_kwh': [{% for p in period_numbers() %}a_l_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
-             'mpan_count': [{% for p in period_numbers() %}a_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
+             'volume_kwh': [{% for p in period_numbers() %}t_l_{{ p }} - e_l_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
+             'mpan_count': [{% for p in period_numbers() %}t_n_{{ p }} - e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
             {'actual_estimated': 'E', 'component': 'C',
              'volume_kwh': [{% for p in period_numbers() %}e_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
              'mpan_count': [{% for p in period_numbers() %}e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
