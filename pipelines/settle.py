@@ -122,7 +122,8 @@ def _run_dbt(run: SettlementRun, database: Path, lake: Lake) -> subprocess.Compl
     }
     env = {**os.environ, "MHHS_WAREHOUSE": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     return subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--select", *DBT_SELECTION, "--vars", json.dumps(variables),
+        [str(Path(sys.executable).parent / "dbt"), "build", "--select", *DBT_SELECTION, "--exclude", "test_type:unit",
+         "--vars", json.dumps(variables),
          "--profiles-dir", str(DBT_PROJECT), "--project-dir", str(DBT_PROJECT),
          "--target-path", str(run.run_dir / "target"), "--log-path", str(run.run_dir / "logs")],
         cwd=DBT_PROJECT, env=env, capture_output=True, text=True,
