@@ -28,14 +28,14 @@ def view_definitions(lake: Lake) -> dict[str, str]:
             f"SELECT * FROM read_parquet('{lake.glob('ingestion_log')}')"
             if lake.has_files("ingestion_log") else f"SELECT {log_columns} WHERE false"
         ),
-        "quarantine": (
+        "ingestion_quarantine": (
             f"SELECT q.* FROM read_parquet('{lake.glob('quarantine')}', filename = true) q "
             "WHERE regexp_extract(q.filename, '([0-9a-f]{16})\\.parquet$', 1) IN (SELECT file_id FROM ingestion_log)"
             if lake.has_files("quarantine") else empty_select("quarantine")
         ),
     }
     if lake.has_files("quarantine"):
-        views["quarantine"] = f"SELECT * EXCLUDE (filename) FROM ({views['quarantine']})"
+        views["ingestion_quarantine"] = f"SELECT * EXCLUDE (filename) FROM ({views['ingestion_quarantine']})"
     submission_columns = {"settlement_date": "DATE", "period_count": "SMALLINT", "estimated_mask": "UBIGINT",
                           "file_sha256": "VARCHAR", "source_file": "VARCHAR"}
     submission_columns |= {c: "DECIMAL(18,3)" for c in period_columns("kwh")}
@@ -71,6 +71,14 @@ def view_definitions(lake: Lake) -> dict[str, str]:
     return views
 
 
+# Values a settlement run refused (dbt model int_consumption_refused), in words.
+SETTLEMENT_REFUSALS = {
+    "NOT_REGISTERED": "no registration in force for the MPAN and quantity on the settlement date",
+    "NOT_ENERGISED": "the MPAN is de-energised on the settlement date",
+    "DATA_SERVICE_NOT_APPOINTED": "sent by a data service not appointed to the MPAN on the settlement date",
+    "FUTURE_PERIOD": "the period had not ended when the run started",
+    "ABOVE_PHYSICAL_MAXIMUM": "above the physical maximum for the market segment and premises (dbt var physical_max_kwh)",
+}
 RUN_TYPE_ORDER = "['II', 'SF', 'R1', 'R2', 'R3', 'RF', 'DF']"
 
 
@@ -123,6 +131,18 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
         "SELECT settlement_date, gsp_group_id, supplier_id, previous_run_id, run_id, run_type, version, "
         "previous_corrected_kwh, corrected_kwh, corrected_kwh - previous_corrected_kwh AS change_kwh FROM ordered"
     )
+    refused = list(runs.glob("*/*/v*/published/quarantine.parquet"))
+    reasons = " ".join(f"WHEN '{code}' THEN '{text}'" for code, text in SETTLEMENT_REFUSALS.items())
+    views["settlement_quarantine"] = (
+        "SELECT source_file, NULL::BIGINT AS row_number, reason_code, "
+        f"CASE reason_code {reasons} END || ' (settlement run ' || run_id || ')' AS reason, "
+        "to_json(struct_pack(mpan_core, measurement_quantity, utc_period_start, kwh, data_service_id, received_at))::VARCHAR "
+        f"AS raw_record FROM read_parquet('{runs}/*/*/v*/published/quarantine.parquet') "
+        "WHERE run_id IN (SELECT run_id FROM latest_settlement_runs)"
+        if refused else empty_select("quarantine")
+    )
+    # CONTRACT.md: every row or file that ingestion or settlement refused (settlement: its latest runs).
+    views["quarantine"] = "SELECT * FROM ingestion_quarantine UNION ALL SELECT * FROM settlement_quarantine"
     return views
 
 

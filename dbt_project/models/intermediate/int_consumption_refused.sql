@@ -19,6 +19,7 @@ values_by_period as (
 )
 
 select
+    '{{ var("run_id") }}' as run_id,
     source_file,
     file_sha256,
     mpan_core,
