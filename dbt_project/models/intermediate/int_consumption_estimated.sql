@@ -1,27 +1,21 @@
--- The expected-periods spine (every energised, registered MPAN and quantity x every period of the day)
--- with the current values, and an estimate for every missing period (DOMAIN.md section 5). The methods
+-- The expected-periods spine with an estimate for every missing period (DOMAIN.md section 5). The methods
 -- run in the order of var('estimation_methods'):
 --   interpolation       a gap of at most var('interpolation_max_gap_periods') periods with actual values
 --                       on both sides: straight line between them
---   annual_consumption  annual consumption / 365 spread by the default load shape of the MPAN's market
---                       segment and domestic indicator, at the local clock time of the period
+--   like_day            the mean actual value of the same local half hour on the same weekday within a
+--                       month either side (int_like_day_values)
+--   annual_consumption  annual consumption / 365 spread by the load shape of the MPAN's category built
+--                       from the day's actual data (int_load_shapes), or where the category has too few
+--                       actual MPAN-days, by the bundled default shape at the local clock time
 -- Every estimate is flagged E and its method recorded in <method>_mask (bit p = period p).
 {%- set methods = var('estimation_methods') %}
 {%- set all_kwh %}[{% for p in period_numbers() %}c.kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}]{% endset %}
 with periods as (
-    select *, bit_or(1::ubigint << settlement_period) over () as day_mask
-    from {{ ref('int_settlement_periods') }}
+    select * from {{ ref('int_settlement_periods') }}
 ),
 
 spine as (
-    select
-        r.*,
-        c.* exclude (mpan_core, measurement_quantity),
-        (select any_value(day_mask) from periods) & ~coalesce(c.present_mask, 0::ubigint) as missing_mask
-    from {{ ref('int_registrations_in_force') }} as r
-    left join {{ ref('int_consumption_current') }} as c
-        on r.mpan_core = c.mpan_core and r.measurement_quantity = c.measurement_quantity
-    where r.energisation_status = 'E'
+    select * from {{ ref('int_consumption_gaps') }}
 ),
 
 gap_periods as (
@@ -30,6 +24,7 @@ gap_periods as (
         s.measurement_quantity,
         s.market_segment,
         s.domestic_premises,
+        s.gsp_group_id,
         s.annual_consumption_kwh,
         coalesce(s.estimated_mask, 0::ubigint) as received_estimated_mask,
         p.settlement_period,
@@ -77,8 +72,10 @@ estimated as (
             when b.previous_period is not null and b.next_period is not null
                  and b.next_period - b.previous_period - 1 <= {{ var('interpolation_max_gap_periods') }}
                 then 'interpolation'
+            {%- elif method == 'like_day' %}
+            when like_day.like_day_kwh is not null then 'like_day'
             {%- elif method == 'annual_consumption' %}
-            when shape.shape_fraction is not null then 'annual_consumption'
+            when coalesce(actual_shape.shape_fraction, default_shape.shape_fraction) is not null then 'annual_consumption'
             {%- else %}
             {{ exceptions.raise_compiler_error("unknown estimation method " ~ method) }}
             {%- endif %}
@@ -87,12 +84,24 @@ estimated as (
         b.kwh,
         round(b.previous_kwh + (b.next_kwh - b.previous_kwh)
               * (b.settlement_period - b.previous_period) / (b.next_period - b.previous_period), 3) as interpolated_kwh,
-        round(b.annual_consumption_kwh / 365 * shape.shape_fraction, 3) as annual_consumption_kwh
+        like_day.like_day_kwh,
+        round(b.annual_consumption_kwh / 365 * coalesce(actual_shape.shape_fraction, default_shape.shape_fraction), 3)
+            as annual_consumption_kwh
     from bounded as b
-    left join {{ ref('stg_standing__load_shape_default') }} as shape
-        on shape.market_segment = b.market_segment
-       and shape.domestic_premises = b.domestic_premises
-       and shape.local_half_hour = b.local_half_hour
+    left join {{ ref('int_like_day_values') }} as like_day
+        on like_day.mpan_core = b.mpan_core
+       and like_day.measurement_quantity = b.measurement_quantity
+       and like_day.local_half_hour = b.local_half_hour
+    left join {{ ref('int_load_shapes') }} as actual_shape
+        on actual_shape.market_segment = b.market_segment
+       and actual_shape.domestic_premises = b.domestic_premises
+       and actual_shape.gsp_group_id = b.gsp_group_id
+       and actual_shape.measurement_quantity = b.measurement_quantity
+       and actual_shape.settlement_period = b.settlement_period
+    left join {{ ref('stg_standing__load_shape_default') }} as default_shape
+        on default_shape.market_segment = b.market_segment
+       and default_shape.domestic_premises = b.domestic_premises
+       and default_shape.local_half_hour = b.local_half_hour
 ),
 
 filled as (
@@ -102,12 +111,14 @@ filled as (
         {%- for p in period_numbers() %}
         max(case method
                 when 'interpolation' then interpolated_kwh
+                when 'like_day' then like_day_kwh
                 when 'annual_consumption' then annual_consumption_kwh
                 else kwh end) filter (where settlement_period = {{ p }}) as kwh_{{ '%02d' % p }},
         {%- endfor %}
         any_value(received_estimated_mask)
             | bit_or(case when method is not null then 1::ubigint << settlement_period else 0::ubigint end) as estimated_mask,
         bit_or(case when method = 'interpolation' then 1::ubigint << settlement_period else 0::ubigint end) as interpolation_mask,
+        bit_or(case when method = 'like_day' then 1::ubigint << settlement_period else 0::ubigint end) as like_day_mask,
         bit_or(case when method = 'annual_consumption' then 1::ubigint << settlement_period else 0::ubigint end) as annual_consumption_mask
     from estimated
     group by mpan_core, measurement_quantity
@@ -127,6 +138,7 @@ select
     {%- endfor %}
     coalesce(f.estimated_mask, s.estimated_mask) as estimated_mask,
     coalesce(f.interpolation_mask, 0::ubigint) as interpolation_mask,
+    coalesce(f.like_day_mask, 0::ubigint) as like_day_mask,
     coalesce(f.annual_consumption_mask, 0::ubigint) as annual_consumption_mask
 from spine as s
 left join filled as f
