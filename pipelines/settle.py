@@ -33,7 +33,7 @@ from pipelines.warehouse import refresh_views
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
-PUBLISHED_TABLES = ("supplier_volumes", "gsp_group_correction")
+PUBLISHED_TABLES = ("supplier_volumes", "gsp_group_correction", "review_flags")
 DBT_SELECTION = ["path:models/staging", "path:models/intermediate", "path:models/marts", "path:tests/settlement"]
 # What each stopping check means, in words for the message.
 STOPPING_CHECKS = {
@@ -43,6 +43,7 @@ STOPPING_CHECKS = {
     "assert_ccc_for_every_volume": "no CCC in ccc.csv for market segment, quantity, actual/estimated, component",
     "assert_corrected_volumes_add_up_to_gsp_group_take": "corrected volumes do not add up to GSP Group Take",
     "assert_every_expected_period_has_a_value": "periods left without a value after estimation",
+    "assert_mpan_cores_pass_check_digit": "MPAN cores with a wrong check digit reached settlement",
 }
 _SHOWN_ROWS = 5
 
@@ -162,7 +163,9 @@ def _publish(run: SettlementRun, database: Path) -> None:
     basis.mkdir()
     with duckdb.connect(str(database), read_only=True) as con:
         for table in PUBLISHED_TABLES:
-            order = "settlement_period, gsp_group_id" + (", supplier_id, bm_unit_id, ccc_id" if table == "supplier_volumes" else "")
+            order = {"supplier_volumes": "settlement_period, gsp_group_id, supplier_id, bm_unit_id, ccc_id",
+                     "gsp_group_correction": "settlement_period, gsp_group_id",
+                     "review_flags": "mpan_core, measurement_quantity, flag, first_period"}[table]
             for fmt, options in (("parquet", "FORMAT parquet"), ("csv", "HEADER, DELIMITER ','")):
                 con.execute(f"COPY (SELECT * FROM main.{table} ORDER BY {order}) TO '{published / f'{table}.{fmt}'}' ({options})")
         con.execute(

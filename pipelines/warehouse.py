@@ -104,12 +104,17 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
                 f"LEFT JOIN ({finished_sql}) f USING (run_dir)"
             )
         }
-    for table in ("supplier_volumes", "gsp_group_correction"):
+    review_flags_columns = (
+        "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS run_type, NULL::DATE AS settlement_date, NULL::VARCHAR AS mpan_core, "
+        "NULL::VARCHAR AS measurement_quantity, NULL::VARCHAR AS flag, NULL::INTEGER AS first_period, "
+        "NULL::INTEGER AS last_period, NULL::VARCHAR AS detail WHERE false"
+    )
+    for table in ("supplier_volumes", "gsp_group_correction", "review_flags"):
         published = list(runs.glob(f"*/*/v*/published/{table}.parquet"))
         views[table] = (
             f"SELECT * FROM read_parquet('{runs}/*/*/v*/published/{table}.parquet') "
             "WHERE run_id IN (SELECT run_id FROM settlement_runs WHERE status = 'succeeded')"
-            if published else empty_select(table)
+            if published else empty_select(table) if table != "review_flags" else review_flags_columns
         )
     # The current version of each run type of each day, and the latest run of each day (RF beats SF).
     views["latest_settlement_runs"] = (

@@ -14,3 +14,12 @@
 {% macro committed(alias) -%}
 {{ alias }}.file_sha256 in (select file_sha256 from read_parquet({{ lake('ingestion_log') }}))
 {%- endmacro %}
+
+{#- True when a 13-digit MPAN core's last digit is its check digit (DOMAIN.md section 7): the first 12
+    digits times 3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43, summed, mod 11, mod 10. -#}
+{% macro mpan_check_digit_ok(column) -%}
+{%- set weights = [3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43] -%}
+(regexp_full_match({{ column }}, '[0-9]{13}') and ((
+    {%- for w in weights %}(try_cast({{ column }} as bigint) // {{ 10 ** (12 - loop.index0) }} % 10) * {{ w }}{% if not loop.last %} + {% endif %}{% endfor -%}
+) % 11) % 10 = try_cast({{ column }} as bigint) % 10)
+{%- endmacro %}

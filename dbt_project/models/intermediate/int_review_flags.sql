@@ -1,0 +1,46 @@
+-- Values accepted but flagged for review (DOMAIN.md section 5): a run of at least
+-- var('zero_run_periods') consecutive actual zeros on a metered import MPAN (unmetered street lighting is
+-- rightly zero all day), and actual values above
+-- var('outlier_factor') times the MPAN's usual half-hour level (its annual consumption / 17,520, the
+-- summary of its own history that the data service keeps).
+with current_values as (
+    select
+        g.mpan_core,
+        g.measurement_quantity,
+        g.annual_consumption_kwh,
+        g.market_segment,
+        p.settlement_period,
+        [{% for p in period_numbers() %}g.kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period] as kwh,
+        (coalesce(g.estimated_mask, 0::ubigint) >> p.settlement_period) & 1 = 0 as actual
+    from {{ ref('int_consumption_gaps') }} as g
+    cross join {{ ref('int_settlement_periods') }} as p
+    where g.present_mask is not null
+),
+
+zero_runs as (
+    select mpan_core, measurement_quantity, min(settlement_period) as first_period, max(settlement_period) as last_period
+    from (
+        select *, settlement_period - row_number() over (partition by mpan_core, measurement_quantity order by settlement_period) as run
+        from current_values
+        where measurement_quantity = 'AI' and market_segment <> 'U' and actual and kwh = 0
+    )
+    group by mpan_core, measurement_quantity, run
+    having count(*) >= {{ var('zero_run_periods') }}
+),
+
+outliers as (
+    select mpan_core, measurement_quantity, settlement_period, kwh, annual_consumption_kwh / 17520 as usual_kwh
+    from current_values
+    where actual and annual_consumption_kwh > 0
+      and kwh > {{ var('outlier_factor') }} * annual_consumption_kwh / 17520
+)
+
+select
+    mpan_core, measurement_quantity, 'ZERO_RUN' as flag, first_period, last_period,
+    'actual zero in periods ' || first_period || ' to ' || last_period as detail
+from zero_runs
+union all
+select
+    mpan_core, measurement_quantity, 'OUTLIER' as flag, settlement_period, settlement_period,
+    kwh || ' kWh against a usual ' || round(usual_kwh, 3) || ' kWh' as detail
+from outliers
