@@ -108,13 +108,12 @@ filled as (
     select
         mpan_core,
         measurement_quantity,
-        {%- for p in period_numbers() %}
-        max(case method
+        list(case method
                 when 'interpolation' then interpolated_kwh
                 when 'like_day' then like_day_kwh
                 when 'annual_consumption' then annual_consumption_kwh
-                else kwh end) filter (where settlement_period = {{ p }}) as kwh_{{ '%02d' % p }},
-        {%- endfor %}
+                else kwh end) as values,
+        list(settlement_period) as periods,
         any_value(received_estimated_mask)
             | bit_or(case when method is not null then 1::ubigint << settlement_period else 0::ubigint end) as estimated_mask,
         bit_or(case when method = 'interpolation' then 1::ubigint << settlement_period else 0::ubigint end) as interpolation_mask,
@@ -134,7 +133,7 @@ select
     s.market_segment,
     s.domestic_premises,
     {%- for p in period_numbers() %}
-    coalesce(f.kwh_{{ '%02d' % p }}, s.kwh_{{ '%02d' % p }}) as kwh_{{ '%02d' % p }},
+    coalesce(f.values[list_position(f.periods, {{ p }})], s.kwh_{{ '%02d' % p }}) as kwh_{{ '%02d' % p }},
     {%- endfor %}
     coalesce(f.estimated_mask, s.estimated_mask) as estimated_mask,
     coalesce(f.interpolation_mask, 0::ubigint) as interpolation_mask,

@@ -14,7 +14,14 @@ with current_values as (
         (coalesce(g.estimated_mask, 0::ubigint) >> p.settlement_period) & 1 = 0 as actual
     from {{ ref('int_consumption_gaps') }} as g
     cross join {{ ref('int_settlement_periods') }} as p
+    -- only MPAN-days that can hold a flag are taken one value per row
     where g.present_mask is not null
+      and (
+        ({% for p in period_numbers() %}(g.kwh_{{ '%02d' % p }} = 0)::integer{% if not loop.last %} + {% endif %}{% endfor %})
+            >= {{ var('zero_run_periods') }}
+        or greatest({% for p in period_numbers() %}g.kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %})
+            > {{ var('outlier_factor') }} * g.annual_consumption_kwh / 17520
+      )
 ),
 
 zero_runs as (
