@@ -15,11 +15,12 @@ in words (the failing checks name what is missing) and publishes.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -27,6 +28,7 @@ import pyarrow as pa
 
 from pipelines.errors import MhhsError
 from pipelines.lake import Lake
+from pipelines.periods import local_midnight_utc
 from pipelines.standing_data import load_standing_data
 from pipelines.standing_data.calendar import SettlementCalendar
 from pipelines.warehouse import refresh_views
@@ -44,6 +46,7 @@ STOPPING_CHECKS = {
     "assert_corrected_volumes_add_up_to_gsp_group_take": "corrected volumes do not add up to GSP Group Take",
     "assert_every_expected_period_has_a_value": "periods left without a value after estimation",
     "assert_mpan_cores_pass_check_digit": "MPAN cores with a wrong check digit reached settlement",
+    "assert_one_registration_in_force": "registration rows of one MPAN and quantity overlap on the settlement date",
 }
 _SHOWN_ROWS = 5
 
@@ -131,11 +134,22 @@ def _run_dbt(run: SettlementRun, database: Path, lake: Lake) -> subprocess.Compl
     )
 
 
-def _failures(run: SettlementRun, database: Path) -> list[str]:
+def _dbt_errors(output: str) -> list[str]:
+    """dbt's own error lines (a compilation error, say), without colour codes and timestamps."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m|^\d\d:\d\d:\d\d\s+", "", line).strip() for line in output.splitlines()]
+    errors = []
+    for index, line in enumerate(lines):
+        if re.search(r"\b(Compilation|Parsing|Runtime|Database|Dependency) Error\b", line):
+            detail = next((text for text in lines[index + 1:index + 4] if text), "")
+            errors.append(f"{line} {detail}".strip())
+    return errors[:_SHOWN_ROWS]
+
+
+def _failures(run: SettlementRun, database: Path, output: str) -> list[str]:
     """What stopped the run, in words, from dbt's run results and the failing rows it stored."""
     results_file = run.run_dir / "target" / "run_results.json"
     if not results_file.exists():
-        return ["dbt did not run; see " + str(run.run_dir / "logs")]
+        return _dbt_errors(output) or ["dbt did not run; see " + str(run.run_dir / "dbt_output.txt")]
     problems = []
     with duckdb.connect(str(database), read_only=True) as con:
         for result in json.loads(results_file.read_text())["results"]:
@@ -144,7 +158,8 @@ def _failures(run: SettlementRun, database: Path) -> list[str]:
             name = result["unique_id"].split(".")[2]
             words = STOPPING_CHECKS.get(name, name)
             if result["status"] == "error":
-                problems.append(f"{words}: {str(result.get('message', '')).splitlines()[0]}")
+                message = " ".join(line.strip() for line in str(result.get("message", "")).splitlines()[:3])
+                problems.append(f"{words}: {message}")
                 continue
             try:
                 rows = con.execute(f"SELECT * FROM dbt_test__audit.{name} LIMIT {_SHOWN_ROWS}").fetchall()
@@ -153,7 +168,7 @@ def _failures(run: SettlementRun, database: Path) -> list[str]:
             except duckdb.Error:
                 shown = ""
             problems.append(f"{words} ({result.get('failures')} rows){': ' + shown if shown else ''}")
-    return problems or ["dbt failed; see " + str(run.run_dir / "logs" / "dbt.log")]
+    return problems or _dbt_errors(output) or ["dbt failed; see " + str(run.run_dir / "dbt_output.txt")]
 
 
 def _publish(run: SettlementRun, database: Path) -> None:
@@ -202,6 +217,9 @@ def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: P
     calendar = SettlementCalendar.from_standing_data(load_standing_data(standing_dir))
     if run_type not in calendar.working_days_after:
         raise MhhsError(f"unknown run type {run_type!r}; the settlement calendar has {', '.join(calendar.working_days_after)}")
+    day_ends = local_midnight_utc(settlement_date + timedelta(days=1))
+    if day_ends > datetime.now(timezone.utc):
+        raise MhhsError(f"settlement date {settlement_date} has not ended yet (it ends at {day_ends:%Y-%m-%d %H:%M} UTC)")
     if not lake.has_files("registrations"):
         raise MhhsError(f"no registrations in the lake under {lake.root}; run `mhhs ingest` first")
     if not (lake.consumption / f"settlement_date={settlement_date.isoformat()}").is_dir():
@@ -225,7 +243,7 @@ def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: P
     completed = _run_dbt(run, database, lake)
     (run.run_dir / "dbt_output.txt").write_text(completed.stdout + completed.stderr)
     if completed.returncode != 0:
-        problems = _failures(run, database)
+        problems = _failures(run, database, completed.stdout + completed.stderr)
         _write_record(run.run_dir / "finished.parquet",
                       {"status": "failed", "finished_at": datetime.now(timezone.utc), "reason": " | ".join(problems)},
                       FINISHED_SCHEMA)

@@ -5,9 +5,6 @@ dbt infers the column types of `given` rows from the upstream relations, so they
 builds a throwaway warehouse in tmp_path the way `mhhs settle` does (a `standing` schema with the standing
 tables, a lake written by the real ingestion from a one-MPAN landing directory) and runs the models once
 on it. The unit tests themselves never read that data.
-
-Unit tests tagged `known_defect` pin a defect of a model (their description says which): they are run
-separately and expected to fail until the model is fixed.
 """
 
 import os
@@ -30,7 +27,6 @@ from tests.conftest import BIN_DIR, PROJECT_ROOT
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 SETTLEMENT_DATE = "2026-10-25"
 MPAN = "1200012345679"
-KNOWN_DEFECT = "known_defect"
 _ARROW_TYPES = {"string": pa.string(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC"),
                 "decimal": pa.float64(), "integer": pa.int64()}
 
@@ -41,10 +37,6 @@ def unit_test_definitions() -> list[dict]:
     for path in sorted((DBT_PROJECT / "models").rglob("*.yml")):
         tests += (yaml.safe_load(path.read_text()) or {}).get("unit_tests") or []
     return tests
-
-
-def is_known_defect(test: dict) -> bool:
-    return KNOWN_DEFECT in ((test.get("config") or {}).get("tags") or [])
 
 
 def _empty_standing_table(name: str) -> pa.Table:
@@ -123,21 +115,9 @@ def test_every_settlement_formula_has_unit_tests():
 
 def test_dbt_unit_tests_pass(environment):
     root, warehouse, lake_dir = environment
-    expected = [t["name"] for t in unit_test_definitions() if not is_known_defect(t)]
-    result = dbt(root, warehouse, lake_dir, "test", "--select", "test_type:unit", "--exclude", f"tag:{KNOWN_DEFECT}")
+    expected = [t["name"] for t in unit_test_definitions()]
+    result = dbt(root, warehouse, lake_dir, "test", "--select", "test_type:unit")
     failed = re.findall(r"Failure in unit_test (\S+)", result.stdout)
     assert result.returncode == 0, f"failed unit tests {failed}:\n{result.stdout[-6000:]}"
     summary = _summary(result.stdout)
     assert summary["TOTAL"] == summary["PASS"] == len(expected), summary
-
-
-KNOWN_DEFECTS = [t for t in unit_test_definitions() if is_known_defect(t)]
-
-
-@pytest.mark.parametrize("test", KNOWN_DEFECTS, ids=[t["name"] for t in KNOWN_DEFECTS])
-def test_known_defect_unit_tests(environment, test, request):
-    request.applymarker(pytest.mark.xfail(strict=True, reason=" ".join(test.get("description", "").split())))
-    root, warehouse, lake_dir = environment
-    result = dbt(root, warehouse, lake_dir, "test", "--select", f"unit_test:{test['name']}")
-    assert result.returncode == 0, result.stdout[-4000:]
-    assert _summary(result.stdout)["PASS"] == 1

@@ -3,7 +3,7 @@
     given/registrations/*.csv, given/consumption/*.csv   landing files, ingested with `mhhs ingest given`
     given/standing/*.csv                                  the run's --standing-data (defaults where absent)
     when.yml                                              the command: settlement_date and run_type, or a
-                                                          list of runs; `xfail: <defect>` pins a known defect
+                                                          list of runs
     then/supplier_volumes.csv, then/gsp_group_correction.csv
                                                           the expected published outputs (CONTRACT columns,
                                                           run_id left out), worked out by hand; a
@@ -106,16 +106,7 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def _scenario_params():
-    params = []
-    for name in NAMES:
-        reason = load_when(name).get("xfail")
-        marks = [pytest.mark.xfail(strict=True, reason=" ".join(str(reason).split()))] if reason else []
-        params.append(pytest.param(name, marks=marks, id=name))
-    return params
-
-
-@pytest.mark.parametrize("name", _scenario_params())
+@pytest.mark.parametrize("name", NAMES)
 def test_scenario(name, tmp_path, capsys):
     scenario = SCENARIOS / name
     given, then = scenario / "given", scenario / "then"

@@ -4,15 +4,18 @@ independently of the code under test, runs that must stop, and run versions as i
 import csv
 import shutil
 from collections import defaultdict
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines import catalogue, cli
+from pipelines.periods import LONDON, utc_period_starts
 from tests.conftest import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
+MPAN = "1200012345679"
 DAY = "2026-10-25"
 
 
@@ -152,3 +155,34 @@ def test_a_rerun_is_a_new_version_and_publishes_the_same_volumes(data_dir, capsy
         assert con.execute("SELECT run_id FROM latest_settlement_runs").fetchall() == [(f"SF-{DAY}-v2",)]
         changes = con.execute("SELECT count(*), max(abs(change_kwh)) FROM run_comparison WHERE previous_run_id IS NOT NULL").fetchall()
         assert changes[0][0] > 0 and changes[0][1] == 0
+
+
+def test_a_settlement_date_that_has_not_ended_is_refused(tmp_path, capsys):
+    today = datetime.now(LONDON).date()
+    landing = tmp_path / "landing"
+    (landing / "registrations").mkdir(parents=True)
+    (landing / "consumption").mkdir()
+    (landing / "registrations" / "registrations.csv").write_text(
+        ",".join(catalogue.dataset_columns("registrations")) + "\n"
+        f"{today - timedelta(days=30)},{MPAN},AI,2020-01-01,,SUPA,SDSA,_C,D01,S,E,Y,HH,3650,\n"
+    )
+    first = utc_period_starts(today)[0]
+    (landing / "consumption" / "consumption.csv").write_text(
+        ",".join(catalogue.dataset_columns("consumption")) + "\n"
+        f"{MPAN},AI,{first:%Y-%m-%dT%H:%M:%SZ},0.500,A,SDSA,{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}\n"
+    )
+    standing = tmp_path / "standing"
+    standing.mkdir()
+    (standing / "gsp_group_take.csv").write_text(
+        "gsp_group_id,settlement_date,settlement_period,gsp_group_take_kwh\n"
+        + "".join(f"_C,{today},{p},0.660\n" for p in range(1, len(utc_period_starts(today)) + 1))
+    )
+    data_dir = tmp_path / "data"
+    assert cli.main(["--data-dir", str(data_dir), "ingest", str(landing)]) == 0
+    capsys.readouterr()
+    code = cli.main(["--data-dir", str(data_dir), "settle", "--date", today.isoformat(), "--run-type", "II",
+                     "--standing-data", str(standing)])
+    err = capsys.readouterr().err
+    assert code != 0, "a run of a settlement date that has not ended was settled and published"
+    assert f"settlement date {today} has not ended yet" in err
+    assert not (data_dir / "outbound" / "II" / today.isoformat()).exists()

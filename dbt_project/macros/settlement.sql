@@ -23,3 +23,12 @@
     {%- for w in weights %}(try_cast({{ column }} as bigint) // {{ 10 ** (12 - loop.index0) }} % 10) * {{ w }}{% if not loop.last %} + {% endif %}{% endfor -%}
 ) % 11) % 10 = try_cast({{ column }} as bigint) % 10)
 {%- endmacro %}
+
+{#- The largest credible half-hour value for a market segment and domestic indicator (var physical_max_kwh). -#}
+{% macro physical_max_kwh(market_segment, domestic_premises) -%}
+case {{ market_segment }} || '_' || {{ domestic_premises }}
+    {%- for category, limit in var('physical_max_kwh').items() %}
+    when '{{ category }}' then {{ limit }}
+    {%- endfor %}
+end
+{%- endmacro %}

@@ -2,7 +2,6 @@
 -- when its MPAN is not registered or not energised, or when its sender is not the appointed data service;
 -- a single value is refused when its period has not ended yet or it exceeds the physical maximum of the
 -- segment and premises. usable_mask holds bit p for each value that may be chosen as current.
-{%- set max_kwh = var('physical_max_kwh') %}
 with periods as (
     select
         bit_or(1::ubigint << settlement_period) as day_mask,
@@ -21,11 +20,7 @@ checked as (
             when r.energisation_status <> 'E' then 'NOT_ENERGISED'
             when r.data_service_id <> s.data_service_id then 'DATA_SERVICE_NOT_APPOINTED'
         end as submission_reason_code,
-        case r.market_segment || '_' || r.domestic_premises
-            {%- for category, limit in max_kwh.items() %}
-            when '{{ category }}' then {{ limit }}
-            {%- endfor %}
-        end as physical_max_kwh
+        {{ physical_max_kwh('r.market_segment', 'r.domestic_premises') }} as physical_max_kwh
     from {{ ref('stg_lake__consumption_submissions') }} as s
     left join {{ ref('int_registrations_in_force') }} as r
         on s.mpan_core = r.mpan_core and s.measurement_quantity = r.measurement_quantity

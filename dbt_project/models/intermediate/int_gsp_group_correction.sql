@@ -19,20 +19,26 @@ totals as (
         sum(weighted_kwh) as weighted_kwh
     from signed
     group by gsp_group_id, settlement_period
+),
+
+take as (
+    select gsp_group_id, settlement_period, gsp_group_take_kwh
+    from {{ ref('stg_standing__gsp_group_take') }}
+    where settlement_date = date '{{ var("settlement_date") }}'
 )
 
+-- A group with a take but no volume is kept (U = W = 0), so a take that cannot be allocated stops the run.
 select
-    t.gsp_group_id,
-    t.settlement_period,
+    coalesce(t.gsp_group_id, take.gsp_group_id) as gsp_group_id,
+    coalesce(t.settlement_period, take.settlement_period) as settlement_period,
     take.gsp_group_take_kwh,
-    t.uncorrected_kwh,
-    t.weighted_kwh,
+    coalesce(t.uncorrected_kwh, 0) as uncorrected_kwh,
+    coalesce(t.weighted_kwh, 0) as weighted_kwh,
     case
-        when t.weighted_kwh <> 0 then 1 + (take.gsp_group_take_kwh - t.uncorrected_kwh) / t.weighted_kwh
-        when abs(take.gsp_group_take_kwh - t.uncorrected_kwh) < 0.0005 then 1
+        when abs(coalesce(t.weighted_kwh, 0)) > 1e-9
+            then 1 + (take.gsp_group_take_kwh - coalesce(t.uncorrected_kwh, 0)) / t.weighted_kwh
+        when abs(take.gsp_group_take_kwh - coalesce(t.uncorrected_kwh, 0)) < 0.0005 then 1
     end as correction_factor
 from totals as t
-left join {{ ref('stg_standing__gsp_group_take') }} as take
-    on take.gsp_group_id = t.gsp_group_id
-   and take.settlement_date = date '{{ var("settlement_date") }}'
-   and take.settlement_period = t.settlement_period
+full outer join take
+    on take.gsp_group_id = t.gsp_group_id and take.settlement_period = t.settlement_period

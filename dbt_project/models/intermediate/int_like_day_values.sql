@@ -1,9 +1,14 @@
 -- Actual values of the same weekday within a month either side of the settlement date (D +/- 7, 14, 21,
 -- 28 days), for MPANs with a gap only, matched by local clock half hour so a clock change between the
--- days does not shift them. Per like day the latest actual submission of each period counts; the
+-- days does not shift them. Like-day reads pass the run's own checks first: sent by the data service
+-- appointed now and within the physical maximum (the like days' own registrations are not re-read).
+-- Per like day the latest usable submission of each period counts, and only if it is actual; the
 -- like-day value of a half hour is the mean over the like days that have one.
 with gaps as (
-    select mpan_core, measurement_quantity from {{ ref('int_consumption_gaps') }} where missing_mask <> 0
+    select mpan_core, measurement_quantity, data_service_id,
+           {{ physical_max_kwh('market_segment', 'domestic_premises') }} as physical_max_kwh
+    from {{ ref('int_consumption_gaps') }}
+    where missing_mask <> 0
 ),
 
 like_days as (
@@ -12,9 +17,12 @@ like_days as (
 ),
 
 submissions as (
-    select c.*
+    select c.*, g.physical_max_kwh
     from read_parquet({{ lake('consumption') }}, hive_partitioning = true) as c
-    semi join gaps as g on c.mpan_core = g.mpan_core and c.measurement_quantity = g.measurement_quantity
+    join gaps as g
+        on c.mpan_core = g.mpan_core
+       and c.measurement_quantity = g.measurement_quantity
+       and c.data_service_id = g.data_service_id
     where c.settlement_date in (select like_date from like_days)
       and {{ committed('c') }}
 ),
@@ -46,7 +54,8 @@ values_by_period as (
         p.settlement_period,
         [{% for p in period_numbers() %}s.kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period] as kwh,
         (s.estimated_mask >> p.settlement_period) & 1 = 1 as estimated,
-        p.local_half_hour
+        p.local_half_hour,
+        s.physical_max_kwh
     from submissions as s
     join period_slots as p on p.like_date = s.settlement_date
 ),
@@ -61,7 +70,7 @@ latest as (
         arg_max(kwh, (received_at, file_sha256)) as kwh,
         arg_max(estimated, (received_at, file_sha256)) as estimated
     from values_by_period
-    where kwh is not null
+    where kwh is not null and kwh <= physical_max_kwh
     group by mpan_core, measurement_quantity, settlement_date, settlement_period
 )
 
