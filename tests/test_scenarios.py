@@ -162,7 +162,7 @@ def test_whole_missing_day_expectation_is_the_default_load_shape():
     shape_file = PROJECT_ROOT / "pipelines" / "standing_data" / "defaults" / "load_shape_default.csv"
     with shape_file.open() as handle:
         shape = {int(r["local_half_hour"]): Decimal(r["shape_fraction"]) for r in csv.DictReader(handle)
-                 if r["market_segment"] == "S" and r["domestic_premises"] == "Y"}
+                 if (r["market_segment"], r["domestic_premises"], r["measurement_quantity"]) == ("S", "Y", "AI")}
     base = SCENARIOS / "whole_missing_day"
     _, volumes = read_expected(base / "then" / "supplier_volumes.csv")
     _, factors = read_expected(base / "then" / "gsp_group_correction.csv")

@@ -101,6 +101,7 @@ estimated as (
     left join {{ ref('stg_standing__load_shape_default') }} as default_shape
         on default_shape.market_segment = b.market_segment
        and default_shape.domestic_premises = b.domestic_premises
+       and default_shape.measurement_quantity = b.measurement_quantity
        and default_shape.local_half_hour = b.local_half_hour
 ),
 
