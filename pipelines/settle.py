@@ -7,7 +7,8 @@
         basis/               registrations in force and reads after estimation it used
         published/           its outputs, as published
         finished.parquet     written last: succeeded_at, or the reason it failed
-    OUT/<run_type>/<date>/   the outputs of the latest succeeded run, replaced atomically
+    OUT/<run_type>/<date>/   the outputs of the latest succeeded run (supplier_volumes, gsp_group_correction,
+                             review_flags, settlement_runs as CSV and Parquet), replaced atomically
 
 The settlement arithmetic lives in dbt; this module prepares the inputs, runs dbt, reports a stopped run
 in words (the failing checks name what is missing) and publishes.
@@ -74,6 +75,8 @@ def _next_version(data_dir: Path, run_type: str, settlement_date: date) -> int:
 
 STARTED_SCHEMA = pa.schema([("run_id", pa.string()), ("run_type", pa.string()), ("settlement_date", pa.date32()),
                             ("version", pa.int32()), ("started_at", pa.timestamp("us", tz="UTC"))])
+SETTLEMENT_RUNS_SCHEMA = pa.schema(list(STARTED_SCHEMA) + [("succeeded_at", pa.timestamp("us", tz="UTC")),
+                                                          ("status", pa.string())])
 FINISHED_SCHEMA = pa.schema([("status", pa.string()), ("finished_at", pa.timestamp("us", tz="UTC")), ("reason", pa.string())])
 
 
@@ -171,12 +174,20 @@ def _failures(run: SettlementRun, database: Path, output: str) -> list[str]:
     return problems or _dbt_errors(output) or ["dbt failed; see " + str(run.run_dir / "dbt_output.txt")]
 
 
-def _publish(run: SettlementRun, database: Path) -> None:
+def _publish(run: SettlementRun, database: Path, succeeded_at: datetime) -> None:
     published = run.run_dir / "published"
     basis = run.run_dir / "basis"
     published.mkdir()
     basis.mkdir()
+    record = pa.Table.from_pylist(
+        [{"run_id": run.run_id, "run_type": run.run_type, "settlement_date": run.settlement_date, "version": run.version,
+          "started_at": run.started_at, "succeeded_at": succeeded_at, "status": "succeeded"}],
+        schema=SETTLEMENT_RUNS_SCHEMA,
+    )
     with duckdb.connect(str(database), read_only=True) as con:
+        con.register("settlement_run", record)
+        con.execute(f"COPY settlement_run TO '{published / 'settlement_runs.parquet'}' (FORMAT parquet)")
+        con.execute(f"COPY settlement_run TO '{published / 'settlement_runs.csv'}' (HEADER, DELIMITER ',')")
         for table in PUBLISHED_TABLES:
             order = {"supplier_volumes": "settlement_period, gsp_group_id, supplier_id, bm_unit_id, ccc_id",
                      "gsp_group_correction": "settlement_period, gsp_group_id",
@@ -249,8 +260,9 @@ def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: P
                       FINISHED_SCHEMA)
         refresh_views(lake)
         raise MhhsError(f"settlement run {run.run_id} stopped, nothing was published: " + "; ".join(problems))
-    _publish(run, database)
+    succeeded_at = datetime.now(timezone.utc)
+    _publish(run, database, succeeded_at)
     _write_record(run.run_dir / "finished.parquet",
-                  {"status": "succeeded", "finished_at": datetime.now(timezone.utc), "reason": None}, FINISHED_SCHEMA)
+                  {"status": "succeeded", "finished_at": succeeded_at, "reason": None}, FINISHED_SCHEMA)
     refresh_views(lake)
     return run

@@ -51,9 +51,13 @@ def test_published_outputs_have_the_contract_columns_and_every_period(data_dir, 
     code, out, _ = settle(capsys, data_dir)
     assert code == 0, out
     published = data_dir / "outbound" / "SF" / DAY
-    for table in ("supplier_volumes", "gsp_group_correction"):
+    for table in ("supplier_volumes", "gsp_group_correction", "settlement_runs"):
         rows = read_csv(published / f"{table}.csv")
         assert list(rows[0]) == catalogue.dataset_columns(table)
+        if table == "settlement_runs":
+            assert [(r["run_id"], r["version"], r["status"]) for r in rows] == [(f"SF-{DAY}-v1", "1", "succeeded")]
+            assert rows[0]["succeeded_at"] > rows[0]["started_at"]
+            continue
         assert {int(r["settlement_period"]) for r in rows} == set(range(1, 51))  # the autumn clock change
         assert {r["run_id"] for r in rows} == {f"SF-{DAY}-v1"}
         assert (published / f"{table}.parquet").exists()
