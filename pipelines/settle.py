@@ -105,16 +105,23 @@ def _standing_tables(standing_dir: Path | None, settlement_date: date) -> dict[s
     }
 
 
-def _prepare(run: SettlementRun, tables: dict[str, pa.Table]) -> Path:
-    """The run's work database with its standing data, also kept as Parquet basis data."""
-    database = run.run_dir / "work.duckdb"
-    (run.run_dir / "standing").mkdir()
+def create_standing_schema(database: Path, tables: dict[str, pa.Table]) -> None:
+    """The `standing` schema the dbt models read (stg_standing__*)."""
     with duckdb.connect(str(database)) as con:
         con.execute("CREATE SCHEMA standing")
         for name, table in tables.items():
             con.register("incoming", table)
             con.execute(f"CREATE TABLE standing.{name} AS SELECT * FROM incoming")
             con.unregister("incoming")
+
+
+def _prepare(run: SettlementRun, tables: dict[str, pa.Table]) -> Path:
+    """The run's work database with its standing data, also kept as Parquet basis data."""
+    database = run.run_dir / "work.duckdb"
+    create_standing_schema(database, tables)
+    (run.run_dir / "standing").mkdir()
+    with duckdb.connect(str(database)) as con:
+        for name in tables:
             con.execute(f"COPY standing.{name} TO '{run.run_dir / 'standing' / f'{name}.parquet'}' (FORMAT parquet)")
     return database
 

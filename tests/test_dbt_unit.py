@@ -13,7 +13,6 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pytest
 import yaml
@@ -21,6 +20,7 @@ import yaml
 from pipelines import catalogue
 from pipelines.ingest import ingest
 from pipelines.lake import Lake
+from pipelines.settle import create_standing_schema
 from pipelines.standing_data import expand_llf, load_standing_data
 from tests.conftest import BIN_DIR, PROJECT_ROOT
 
@@ -69,12 +69,7 @@ def prepare_environment(root: Path) -> tuple[Path, Path]:
         "load_shape_default": standing.load_shape_default,
     }
     warehouse = root / "warehouse.duckdb"
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("CREATE SCHEMA standing")
-        for name, table in tables.items():
-            con.register("incoming", table)
-            con.execute(f"CREATE TABLE standing.{name} AS SELECT * FROM incoming")
-            con.unregister("incoming")
+    create_standing_schema(warehouse, tables)
     return warehouse, Lake(data_dir).root
 
 
