@@ -184,3 +184,14 @@ def test_generated_dbt_tests_pass_on_the_default_seeds_and_catch_a_broken_value(
         "accepted_values_gsp_groups_gsp_group_id___A___B___C___D___E___F___G___H___J___K___L___M___N___P",
         "within_range_ccc_scaling_weight__1__0",
     ], check.stdout[-3000:]
+
+
+def test_generated_lake_source_tests_pass_on_the_ingested_sample(run_dbt, tmp_path):
+    from pipelines.ingest import ingest
+
+    data_dir = tmp_path / "data"
+    assert not ingest(PROJECT_ROOT / "sample_data" / "landing", data_dir).refused
+    result = run_dbt("test", "--select", "source:lake", "--vars", json.dumps({"lake_dir": str(data_dir / "lake")}))
+    assert result.returncode == 0, result.stdout[-3000:]
+    passed = int(re.search(r"PASS=(\d+)", result.stdout).group(1))
+    assert passed >= len(catalogue.dataset_columns("registrations")), result.stdout[-3000:]

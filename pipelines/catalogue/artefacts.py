@@ -14,7 +14,10 @@ from pipelines.standing_data import DEFAULT_DATASETS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HEADER = "# Generated from pipelines/catalogue/catalogue.yml by `make catalogue`; do not edit.\n"
-LAKE_LOCATION = "{{ env_var('MHHS_LAKE_DIR', '../data/lake') }}"
+LAKE_LOCATION = "{{ var('lake_dir') }}"
+# Datasets the lake keeps in their catalogue shape. Consumption lands as one row per MPAN-day submission
+# with a column per period (docs/ingestion.md), read by stg_lake__consumption_submissions directly.
+LAKE_DATASETS = ("registrations",)
 
 
 # ---- dbt -------------------------------------------------------------------------------------------
@@ -75,7 +78,7 @@ def _with_table_tests(entry: dict, dataset: Dataset) -> dict:
 
 def dbt_sources() -> str:
     tables = []
-    for dataset in catalogue.datasets_of_kind("input"):
+    for dataset in map(catalogue.dataset, LAKE_DATASETS):
         entry = {
             "name": dataset.name,
             "description": dataset.description,

@@ -1,4 +1,4 @@
 -- Every committed registration row, with the snapshot it came in.
 select r.*
-from read_parquet({{ lake('registrations') }}, hive_partitioning = false) as r
+from {{ source('lake', 'registrations') }} as r
 where {{ committed('r') }}
