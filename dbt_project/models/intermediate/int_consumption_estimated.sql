@@ -109,11 +109,12 @@ filled as (
     select
         mpan_core,
         measurement_quantity,
+        -- estimates are kept as exact kWh to 3 decimals, like the reads, so every sum after is exact
         list(case method
                 when 'interpolation' then interpolated_kwh
                 when 'like_day' then like_day_kwh
                 when 'annual_consumption' then annual_consumption_kwh
-                else kwh end) as values,
+                else kwh end::decimal(18, 3)) as values,
         list(settlement_period) as periods,
         any_value(received_estimated_mask)
             | bit_or(case when method is not null then 1::ubigint << settlement_period else 0::ubigint end) as estimated_mask,

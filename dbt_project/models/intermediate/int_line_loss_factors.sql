@@ -3,7 +3,7 @@ select
     gsp_group_id,
     llfc_id,
     {%- for p in period_numbers() %}
-    max(llf) filter (where settlement_period = {{ p }}) as llf_{{ '%02d' % p }}{% if not loop.last %},{% endif %}
+    max(llf::decimal(18, 4)) filter (where settlement_period = {{ p }}) as llf_{{ '%02d' % p }}{% if not loop.last %},{% endif %}
     {%- endfor %}
 from {{ ref('stg_standing__llf') }}
 where settlement_date = date '{{ var("settlement_date") }}'

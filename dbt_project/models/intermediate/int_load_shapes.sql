@@ -2,6 +2,7 @@
 -- (market segment, domestic indicator, GSP Group; the day type is the settlement date's own), the share
 -- of the category's consumption in each settlement period, from MPANs whose day is complete and actual.
 -- A category needs var('load_shape_min_mpans') such MPANs; otherwise the bundled default shape applies.
+-- Sums stay exact decimals so a rerun gives the same shape to the last digit.
 with complete_days as (
     select *
     from {{ ref('int_consumption_gaps') }}
@@ -15,7 +16,7 @@ sums as (
         gsp_group_id,
         measurement_quantity,
         count(*) as mpan_count,
-        [{% for p in period_numbers() %}sum(kwh_{{ '%02d' % p }}::double){% if not loop.last %}, {% endif %}{% endfor %}] as period_kwh
+        [{% for p in period_numbers() %}sum(kwh_{{ '%02d' % p }}){% if not loop.last %}, {% endif %}{% endfor %}] as period_kwh
     from complete_days
     group by market_segment, domestic_premises, gsp_group_id, measurement_quantity
     having count(*) >= {{ var('load_shape_min_mpans') }}

@@ -10,7 +10,8 @@ with volumes as (
 ),
 
 sums as (
-    -- estimated part as value x flag, actual part as total minus estimated: plain sums, no filters
+    -- estimated part as value x flag, actual part as total minus estimated: plain sums, no filters; all
+    -- exact decimals, so parallel sums give the same result on every rerun
     select
         gsp_group_id,
         supplier_id,
@@ -18,9 +19,9 @@ sums as (
         market_segment,
         measurement_quantity,
         {%- for p in period_numbers() %}
-        {%- set kwh = 'kwh_%02d::double' % p %}
-        {%- set loss = '(llf_%02d::double - 1)' % p %}
-        {%- set estimated = '((estimated_mask >> %d) & 1)::double' % p %}
+        {%- set kwh = 'kwh_%02d' % p %}
+        {%- set loss = '(llf_%02d - 1)' % p %}
+        {%- set estimated = '((estimated_mask >> %d) & 1)::integer' % p %}
         sum({{ kwh }}) as t_c_{{ p }},
         sum({{ kwh }} * {{ estimated }}) as e_c_{{ p }},
         sum({{ kwh }} * {{ loss }}) as t_l_{{ p }},
@@ -37,21 +38,22 @@ periods as (
 ),
 
 long as (
+    -- one scale for all four components: a list of structs takes a single type for each field
     select
         s.gsp_group_id, s.supplier_id, s.bm_unit_id, s.market_segment, s.measurement_quantity,
         p.settlement_period,
         unnest([
             {'actual_estimated': 'A', 'component': 'C',
-             'volume_kwh': [{% for p in period_numbers() %}t_c_{{ p }} - e_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
+             'volume_kwh': [{% for p in period_numbers() %}t_c_{{ p }} - e_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]::decimal(38, 7),
              'mpan_count': [{% for p in period_numbers() %}t_n_{{ p }} - e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
             {'actual_estimated': 'A', 'component': 'L',
-             'volume_kwh': [{% for p in period_numbers() %}t_l_{{ p }} - e_l_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
+             'volume_kwh': [{% for p in period_numbers() %}t_l_{{ p }} - e_l_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]::decimal(38, 7),
              'mpan_count': [{% for p in period_numbers() %}t_n_{{ p }} - e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
             {'actual_estimated': 'E', 'component': 'C',
-             'volume_kwh': [{% for p in period_numbers() %}e_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
+             'volume_kwh': [{% for p in period_numbers() %}e_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]::decimal(38, 7),
              'mpan_count': [{% for p in period_numbers() %}e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
             {'actual_estimated': 'E', 'component': 'L',
-             'volume_kwh': [{% for p in period_numbers() %}e_l_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period],
+             'volume_kwh': [{% for p in period_numbers() %}e_l_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]::decimal(38, 7),
              'mpan_count': [{% for p in period_numbers() %}e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]}
         ], recursive := true)
     from sums as s
@@ -61,7 +63,7 @@ long as (
 select
     long.*,
     ccc.ccc_id,
-    ccc.scaling_weight
+    ccc.scaling_weight::decimal(18, 4) as scaling_weight
 from long
 left join {{ ref('stg_standing__ccc') }} as ccc
     on ccc.market_segment = long.market_segment
