@@ -36,7 +36,12 @@ from pipelines.warehouse import refresh_views
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
-PUBLISHED_TABLES = ("supplier_volumes", "gsp_group_correction", "review_flags")
+# Published tables of a run and the order their rows are written in (so reruns give identical files).
+PUBLISHED_TABLES = {
+    "supplier_volumes": "settlement_period, gsp_group_id, supplier_id, bm_unit_id, ccc_id",
+    "gsp_group_correction": "settlement_period, gsp_group_id",
+    "review_flags": "mpan_core, measurement_quantity, flag, first_period",
+}
 DBT_SELECTION = ["path:models/staging", "path:models/intermediate", "path:models/marts", "path:tests/settlement"]
 # What each stopping check means, in words for the message.
 STOPPING_CHECKS = {
@@ -195,10 +200,7 @@ def _publish(run: SettlementRun, database: Path, succeeded_at: datetime) -> None
         con.register("settlement_run", record)
         con.execute(f"COPY settlement_run TO '{published / 'settlement_runs.parquet'}' (FORMAT parquet)")
         con.execute(f"COPY settlement_run TO '{published / 'settlement_runs.csv'}' (HEADER, DELIMITER ',')")
-        for table in PUBLISHED_TABLES:
-            order = {"supplier_volumes": "settlement_period, gsp_group_id, supplier_id, bm_unit_id, ccc_id",
-                     "gsp_group_correction": "settlement_period, gsp_group_id",
-                     "review_flags": "mpan_core, measurement_quantity, flag, first_period"}[table]
+        for table, order in PUBLISHED_TABLES.items():
             for fmt, options in (("parquet", "FORMAT parquet"), ("csv", "HEADER, DELIMITER ','")):
                 con.execute(f"COPY (SELECT * FROM main.{table} ORDER BY {order}) TO '{published / f'{table}.{fmt}'}' ({options})")
         con.execute(
