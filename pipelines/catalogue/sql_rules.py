@@ -7,7 +7,7 @@ same catalogue builds the pandera schemas; a test shows both refuse the same row
 
 from dataclasses import dataclass
 
-from pipelines.catalogue import Dataset, Item
+from pipelines.catalogue import Item
 from pipelines.mpan import CHECK_WEIGHTS
 
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -164,11 +164,3 @@ def rules_for(item: Item, column: str | None = None) -> list[Rule]:
         else:
             raise ValueError(f"no SQL for named check {check}")
     return rules
-
-
-def dataset_rules(dataset: Dataset) -> list[Rule]:
-    return [rule for item in dataset.columns for rule in rules_for(item)]
-
-
-def all_reason_codes(dataset: Dataset) -> list[str]:
-    return [rule.reason_code for rule in dataset_rules(dataset)]
