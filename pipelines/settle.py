@@ -4,14 +4,19 @@
         started.parquet      the run's record when it started (status running)
         standing/            the standing data it used (basis data)
         work.duckdb          the dbt models of the run (dbt_project/), its only writer
-        basis/               registrations in force and reads after estimation it used
-        published/           its outputs, as published
+        basis/               registrations in force, reads after estimation and the periods it used
+        staged/              its outputs before the gate (a failed gate leaves them here)
+        gate.duckdb          views over staged/, basis/ and standing/ that the gate validates
+        published/           its outputs, as published (staged/ renamed once the gate passed)
         finished.parquet     written last: succeeded_at, or the reason it failed
     OUT/<run_type>/<date>/   the outputs of the latest succeeded run (supplier_volumes, gsp_group_correction,
-                             review_flags, settlement_runs as CSV and Parquet), replaced atomically
+                             review_flags, settlement_runs as CSV and Parquet, data_quality_report.html),
+                             replaced atomically
+    DATA_DIR/failed/<run_type>/<date>/   the report of the latest run whose gate or stopping checks failed
 
 The settlement arithmetic lives in dbt; this module prepares the inputs, runs dbt, reports a stopped run
-in words (the failing checks name what is missing) and publishes.
+in words (the failing checks name what is missing), gates the result with Great Expectations
+(pipelines.gate) and publishes.
 """
 
 import json
@@ -27,9 +32,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipelines import gate
 from pipelines.errors import MhhsError
+from pipelines.gate import GateResult
 from pipelines.lake import Lake
 from pipelines.periods import local_midnight_utc
+from pipelines.report import write_report
 from pipelines.standing_data import load_standing_data
 from pipelines.standing_data.calendar import SettlementCalendar
 from pipelines.warehouse import refresh_views
@@ -42,6 +50,12 @@ PUBLISHED_TABLES = {
     "gsp_group_correction": "settlement_period, gsp_group_id",
     "review_flags": "mpan_core, measurement_quantity, flag, first_period",
 }
+# Basis data kept with every run: (file name, dbt model, row order).
+BASIS_TABLES = [
+    ("registrations_in_force", "int_registrations_in_force", "mpan_core, measurement_quantity"),
+    ("consumption_after_estimation", "int_consumption_estimated", "mpan_core, measurement_quantity"),
+    ("settlement_periods", "int_settlement_periods", "settlement_period"),
+]
 DBT_SELECTION = ["path:models/staging", "path:models/intermediate", "path:models/marts", "path:tests/settlement"]
 # What each stopping check means, in words for the message.
 STOPPING_CHECKS = {
@@ -186,10 +200,11 @@ def _failures(run: SettlementRun, database: Path, output: str) -> list[str]:
     return problems or _dbt_errors(output) or ["dbt failed; see " + str(run.run_dir / "dbt_output.txt")]
 
 
-def _publish(run: SettlementRun, database: Path, succeeded_at: datetime) -> None:
-    published = run.run_dir / "published"
+def _stage(run: SettlementRun, database: Path, succeeded_at: datetime) -> Path:
+    """The run's outputs and basis data as files, for the gate to check before anything is published."""
+    staged = run.run_dir / "staged"
     basis = run.run_dir / "basis"
-    published.mkdir()
+    staged.mkdir()
     basis.mkdir()
     record = pa.Table.from_pylist(
         [{"run_id": run.run_id, "run_type": run.run_type, "settlement_date": run.settlement_date, "version": run.version,
@@ -198,24 +213,25 @@ def _publish(run: SettlementRun, database: Path, succeeded_at: datetime) -> None
     )
     with duckdb.connect(str(database), read_only=True) as con:
         con.register("settlement_run", record)
-        con.execute(f"COPY settlement_run TO '{published / 'settlement_runs.parquet'}' (FORMAT parquet)")
-        con.execute(f"COPY settlement_run TO '{published / 'settlement_runs.csv'}' (HEADER, DELIMITER ',')")
+        con.execute(f"COPY settlement_run TO '{staged / 'settlement_runs.parquet'}' (FORMAT parquet)")
+        con.execute(f"COPY settlement_run TO '{staged / 'settlement_runs.csv'}' (HEADER, DELIMITER ',')")
         for table, order in PUBLISHED_TABLES.items():
             for fmt, options in (("parquet", "FORMAT parquet"), ("csv", "HEADER, DELIMITER ','")):
-                con.execute(f"COPY (SELECT * FROM main.{table} ORDER BY {order}) TO '{published / f'{table}.{fmt}'}' ({options})")
-        con.execute(
-            f"COPY (SELECT * FROM main.int_registrations_in_force ORDER BY mpan_core, measurement_quantity) "
-            f"TO '{basis / 'registrations_in_force.parquet'}' (FORMAT parquet)"
-        )
-        con.execute(
-            f"COPY (SELECT * FROM main.int_consumption_estimated ORDER BY mpan_core, measurement_quantity) "
-            f"TO '{basis / 'consumption_after_estimation.parquet'}' (FORMAT parquet)"
-        )
+                con.execute(f"COPY (SELECT * FROM main.{table} ORDER BY {order}) TO '{staged / f'{table}.{fmt}'}' ({options})")
+        for name, model, order in BASIS_TABLES:
+            con.execute(f"COPY (SELECT * FROM main.{model} ORDER BY {order}) TO '{basis / f'{name}.parquet'}' (FORMAT parquet)")
         con.execute(
             f"COPY (SELECT * FROM main.int_consumption_refused ORDER BY source_file, mpan_core, settlement_period) "
-            f"TO '{published / 'quarantine.parquet'}' (FORMAT parquet)"
+            f"TO '{staged / 'quarantine.parquet'}' (FORMAT parquet)"
         )
-    # OUT/<run_type>/<date>/ is swapped whole, so a reader sees the previous outputs or the new ones.
+    return staged
+
+
+def _publish(run: SettlementRun) -> None:
+    """published/ is the run's record of what it published; OUT/<run_type>/<date>/ is swapped whole, so a
+    reader sees the previous outputs or the new ones."""
+    published = run.run_dir / "published"
+    os.replace(run.run_dir / "staged", published)
     target = run.out_dir / run.run_type / run.settlement_date.isoformat()
     incoming = target.with_name(f".{target.name}.incoming")
     shutil.rmtree(incoming, ignore_errors=True)
@@ -229,6 +245,21 @@ def _publish(run: SettlementRun, database: Path, succeeded_at: datetime) -> None
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(incoming, target)
+
+
+def failed_dir(data_dir: Path, run: SettlementRun) -> Path:
+    return data_dir / "failed" / run.run_type / run.settlement_date.isoformat()
+
+
+def _stop(run: SettlementRun, lake: Lake, problems: list[str], gate_result: GateResult | None) -> MhhsError:
+    """Record the failed run, write its report under DATA_DIR/failed/ and say what stopped it."""
+    report = write_report(run, lake, gate_result, failed_dir(lake.data_dir, run), stopped_by=problems)
+    _write_record(run.run_dir / "finished.parquet",
+                  {"status": "failed", "finished_at": datetime.now(timezone.utc), "reason": " | ".join(problems)},
+                  FINISHED_SCHEMA)
+    refresh_views(lake)
+    return MhhsError(f"settlement run {run.run_id} stopped, nothing was published: " + "; ".join(problems)
+                     + f". Report: {report}")
 
 
 def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None = None,
@@ -259,18 +290,23 @@ def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: P
     record = {"run_id": run.run_id, "run_type": run_type, "settlement_date": settlement_date, "version": version,
               "started_at": run.started_at}
     _write_record(run.run_dir / "started.parquet", record, STARTED_SCHEMA)
-    database = _prepare(run, tables)
-    completed = _run_dbt(run, database, lake)
-    (run.run_dir / "dbt_output.txt").write_text(completed.stdout + completed.stderr)
-    if completed.returncode != 0:
-        problems = _failures(run, database, completed.stdout + completed.stderr)
-        _write_record(run.run_dir / "finished.parquet",
-                      {"status": "failed", "finished_at": datetime.now(timezone.utc), "reason": " | ".join(problems)},
-                      FINISHED_SCHEMA)
-        refresh_views(lake)
-        raise MhhsError(f"settlement run {run.run_id} stopped, nothing was published: " + "; ".join(problems))
-    succeeded_at = datetime.now(timezone.utc)
-    _publish(run, database, succeeded_at)
+    checker = gate.GateProcess(lake.data_dir, run.run_dir, run.run_id)
+    try:
+        database = _prepare(run, tables)
+        completed = _run_dbt(run, database, lake)
+        (run.run_dir / "dbt_output.txt").write_text(completed.stdout + completed.stderr)
+        if completed.returncode != 0:
+            raise _stop(run, lake, _failures(run, database, completed.stdout + completed.stderr), None)
+        succeeded_at = datetime.now(timezone.utc)
+        staged = _stage(run, database, succeeded_at)
+        gate_result = checker.result()
+    finally:
+        checker.cancel()
+    if not gate_result.passed:
+        failed = [f"{rule.name} ({rule.unexpected_count} unexpected)" for rule in gate_result.failed]
+        raise _stop(run, lake, ["data-quality gate failed: " + ", ".join(failed)], gate_result)
+    write_report(run, lake, gate_result, staged)
+    _publish(run)
     _write_record(run.run_dir / "finished.parquet",
                   {"status": "succeeded", "finished_at": succeeded_at, "reason": None}, FINISHED_SCHEMA)
     refresh_views(lake)

@@ -13,6 +13,7 @@ import yaml
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.yml")
 TYPES = ("string", "date", "timestamp", "decimal", "integer")
 DATASET_KINDS = ("input", "standing", "output")
+SEVERITIES = ("critical", "warning")
 _REFINABLE = ("description", "min", "max", "nullable")
 
 
@@ -62,9 +63,21 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class SettlementRule:
+    """A rule over a whole run (completeness, identities, consistency) that the gate checks in SQL."""
+
+    name: str
+    dataset: str
+    severity: str
+    description: str
+    query: str
+
+
+@dataclass(frozen=True)
 class Catalogue:
     items: dict[str, Item] = field(default_factory=dict)
     datasets: dict[str, Dataset] = field(default_factory=dict)
+    settlement_rules: dict[str, SettlementRule] = field(default_factory=dict)
 
 
 class CatalogueError(ValueError):
@@ -121,7 +134,14 @@ def load(path: Path = CATALOGUE_FILE) -> Catalogue:
             unique=tuple(tuple(group) for group in spec.get("unique", [])),
             file=spec.get("file"),
         )
-    return Catalogue(items=items, datasets=datasets)
+    rules = {}
+    for name, spec in raw.get("settlement_rules", {}).items():
+        if spec.get("severity") not in SEVERITIES:
+            raise CatalogueError(f"settlement rule {name}: severity must be one of {SEVERITIES}")
+        if "{batch}" not in spec.get("query", ""):
+            raise CatalogueError(f"settlement rule {name}: the query must read {{batch}}")
+        rules[name] = SettlementRule(name=name, **spec)
+    return Catalogue(items=items, datasets=datasets, settlement_rules=rules)
 
 
 def dataset(name: str) -> Dataset:

@@ -4,12 +4,14 @@ any that differ from what the catalogue generates now.
 """
 
 import json
+import re
 from pathlib import Path
 
 import yaml
 
 from pipelines import catalogue
 from pipelines.catalogue import Dataset, Item
+from pipelines.lake import CONSUMPTION_PERIOD_SLOTS
 from pipelines.standing_data import DEFAULT_DATASETS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -181,6 +183,34 @@ def gx_suite(dataset: Dataset) -> dict:
     }
 
 
+def _expand_period_values(query: str) -> str:
+    """KWH_VALUES(e) -> [e.kwh_01, ..., e.kwh_50]: the lake keeps one column per period."""
+    return re.sub(
+        r"KWH_VALUES\((\w+)\)",
+        lambda m: "[" + ", ".join(f"{m.group(1)}.kwh_{p:02d}" for p in range(1, CONSUMPTION_PERIOD_SLOTS + 1)) + "]",
+        query,
+    )
+
+
+def settlement_suite() -> dict:
+    expectations = [
+        {
+            "type": "unexpected_rows_expectation",
+            "kwargs": {"unexpected_rows_query": _expand_period_values(rule.query).strip()},
+            "meta": {"catalogue_rule": rule.name, "dataset": rule.dataset, "description": rule.description},
+            "severity": rule.severity,
+            "description": rule.description,
+        }
+        for rule in catalogue.load().settlement_rules.values()
+    ]
+    return {
+        "name": "settlement",
+        "expectations": expectations,
+        "meta": {"generated_from": "pipelines/catalogue/catalogue.yml (settlement_rules)",
+                 "description": "Rules over a whole settlement run, checked by the gate before publication."},
+    }
+
+
 # ---- data dictionary -------------------------------------------------------------------------------
 
 
@@ -297,6 +327,7 @@ def expected_artefacts() -> dict[Path, str]:
     }
     for dataset in catalogue.load().datasets.values():
         artefacts[Path(f"expectations/suites/{dataset.name}.json")] = json.dumps(gx_suite(dataset), indent=2) + "\n"
+    artefacts[Path("expectations/suites/settlement.json")] = json.dumps(settlement_suite(), indent=2) + "\n"
     return artefacts
 
 

@@ -137,10 +137,11 @@ select
     {%- for p in period_numbers() %}
     coalesce(f.values[list_position(f.periods, {{ p }})], s.kwh_{{ '%02d' % p }}) as kwh_{{ '%02d' % p }},
     {%- endfor %}
-    coalesce(f.estimated_mask, s.estimated_mask) as estimated_mask,
-    coalesce(f.interpolation_mask, 0::ubigint) as interpolation_mask,
-    coalesce(f.like_day_mask, 0::ubigint) as like_day_mask,
-    coalesce(f.annual_consumption_mask, 0::ubigint) as annual_consumption_mask
+    -- ubigint: the masks reach Parquet basis files, which have no 128-bit integers
+    coalesce(f.estimated_mask, s.estimated_mask)::ubigint as estimated_mask,
+    coalesce(f.interpolation_mask, 0)::ubigint as interpolation_mask,
+    coalesce(f.like_day_mask, 0)::ubigint as like_day_mask,
+    coalesce(f.annual_consumption_mask, 0)::ubigint as annual_consumption_mask
 from spine as s
 left join filled as f
     on s.mpan_core = f.mpan_core and s.measurement_quantity = f.measurement_quantity

@@ -1,0 +1,157 @@
+"""The Great Expectations gate and the auditors' report: a real checkpoint over a real settled run.
+
+Each critical settlement rule is broken on purpose in a copy of a settled run's files (a hole after
+estimation, a flag outside A/E, a broken correction identity, MPAN counts that disagree, standing data that
+does not cover the run) and the gate must fail naming that rule; through `mhhs settle`, bad standing data
+stops the run: nothing is published, the exit status is non-zero and the failed report names the rule.
+"""
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import cli
+from pipelines.gate import GATE_RELATIONS, SUITES_DIR, GateProcess, run_gate, suite_expectations
+from tests.conftest import PROJECT_ROOT
+
+SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
+DAY = "2026-10-24"
+
+
+def _settle(data_dir: Path, standing: Path = SAMPLE / "standing") -> int:
+    return cli.main(["--data-dir", str(data_dir), "settle", "--date", DAY, "--run-type", "SF",
+                     "--standing-data", str(standing)])
+
+
+@pytest.fixture(scope="module")
+def settled(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("gate") / "data"
+    assert cli.main(["--data-dir", str(data_dir), "ingest", str(SAMPLE)]) == 0
+    assert _settle(data_dir) == 0
+    return data_dir
+
+
+@pytest.fixture
+def run_copy(settled, tmp_path):
+    """A settled run's files, with published/ back to staged/ as the gate sees them before publication."""
+    data_dir = tmp_path / "data"
+    run_dir = data_dir / "runs" / "SF" / DAY / "v1"
+    shutil.copytree(settled / "runs" / "SF" / DAY / "v1", run_dir,
+                    ignore=shutil.ignore_patterns("work.duckdb", "target", "logs"))
+    (run_dir / "published").rename(run_dir / "staged")
+    return data_dir, run_dir
+
+
+def _rewrite(path: Path, select: str) -> None:
+    """Replace a Parquet file with `select` over its current rows (the relation is called `current`)."""
+    changed = path.with_suffix(".changed.parquet")
+    with duckdb.connect() as con:
+        con.execute(f"CREATE VIEW current AS SELECT * FROM read_parquet('{path}')")
+        con.execute(f"COPY ({select}) TO '{changed}' (FORMAT parquet)")
+    changed.replace(path)
+
+
+def _failed(data_dir: Path, run_dir: Path) -> set[str]:
+    result = run_gate(data_dir, run_dir, "SF-test")
+    return {rule.name for rule in result.failed}
+
+
+def test_a_settled_run_passes_every_critical_rule_and_publishes_its_report_and_data_docs(settled):
+    published = settled / "outbound" / "SF" / DAY
+    report = (published / "data_quality_report.html").read_text()
+    assert "Published: every critical rule passed" in report
+    suites = json.loads((SUITES_DIR / "settlement.json").read_text())["expectations"]
+    for rule in suites:
+        assert rule["meta"]["catalogue_rule"] in report
+    # every rule of every relation is in the report, each linked to a Data Docs page that exists
+    links = set(re.findall(r'href="file://([^"]+)"', report))
+    assert links and all(Path(link).exists() for link in links)
+    assert len(links) == len([relation for relation in GATE_RELATIONS if suite_expectations(relation)])
+    assert (settled / "data_docs" / "index.html").exists()
+    assert (settled / "runs" / "SF" / DAY / "v1" / "published" / "data_quality_report.html").exists()
+
+
+def test_the_untouched_copy_passes_so_each_fault_below_is_what_fails(run_copy):
+    assert _failed(*run_copy) == set()
+
+
+def test_a_hole_left_after_estimation_fails_completeness(run_copy):
+    data_dir, run_dir = run_copy
+    _rewrite(run_dir / "basis" / "consumption_after_estimation.parquet",
+             "SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN NULL ELSE kwh_07 END AS kwh_07) FROM current")
+    assert _failed(data_dir, run_dir) == {"consumption_after_estimation: every_period_has_one_value"}
+
+
+def test_an_estimate_without_a_method_or_beyond_the_day_fails_the_flag_rule(run_copy):
+    data_dir, run_dir = run_copy
+    _rewrite(run_dir / "basis" / "consumption_after_estimation.parquet",
+             "SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN estimated_mask | (1::ubigint << 50) "
+             "ELSE estimated_mask END AS estimated_mask) FROM current")
+    assert _failed(data_dir, run_dir) == {"consumption_after_estimation: flags_are_actual_or_estimated"}
+
+
+def test_a_broken_correction_identity_fails(run_copy):
+    data_dir, run_dir = run_copy
+    _rewrite(run_dir / "staged" / "supplier_volumes.parquet",
+             "SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN corrected_kwh + 1 ELSE corrected_kwh END "
+             "AS corrected_kwh) FROM current")
+    assert _failed(data_dir, run_dir) == {"gsp_group_correction: correction_identity"}
+
+
+def test_mpan_counts_that_disagree_with_the_basis_data_fail(run_copy):
+    data_dir, run_dir = run_copy
+    _rewrite(run_dir / "staged" / "supplier_volumes.parquet",
+             "SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN mpan_count + 1 ELSE mpan_count END "
+             "AS mpan_count) FROM current")
+    assert _failed(data_dir, run_dir) == {"supplier_volumes: mpan_counts_match_basis_data"}
+
+
+def test_standing_data_that_does_not_cover_the_run_fails(run_copy):
+    data_dir, run_dir = run_copy
+    _rewrite(run_dir / "standing" / "gsp_group_take.parquet",
+             "SELECT * FROM current WHERE NOT (gsp_group_id = '_A' AND settlement_period = 5)")
+    assert _failed(data_dir, run_dir) == {"gsp_group_take: standing_data_complete"}
+
+
+def test_a_column_rule_of_the_catalogue_fails_on_a_published_table(run_copy):
+    data_dir, run_dir = run_copy
+    _rewrite(run_dir / "staged" / "gsp_group_correction.parquet",
+             "SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN 'ZZ' ELSE gsp_group_id END AS gsp_group_id) "
+             "FROM current")
+    failed = _failed(data_dir, run_dir)
+    assert "gsp_group_correction: gsp_group_id.allowed_values" in failed
+
+
+def test_the_gate_runs_in_its_own_process_and_reports_warnings_without_failing(run_copy):
+    data_dir, run_dir = run_copy
+    result = GateProcess(data_dir, run_dir, "SF-test").result()
+    assert result.passed
+    warnings = {rule.name for rule in result.warnings}
+    # the synthetic sample's GSP Group Takes put some correction factors outside 0.9..1.1
+    assert warnings == {"gsp_group_correction: correction_factor.review_band"}
+
+
+def test_bad_standing_data_stops_the_run_publishes_nothing_and_the_failed_report_names_the_rule(settled, tmp_path, capsys):
+    data_dir = tmp_path / "data"
+    shutil.copytree(settled, data_dir, ignore=shutil.ignore_patterns("runs", "outbound", "failed"))
+    standing = tmp_path / "standing"
+    shutil.copytree(SAMPLE / "standing", standing)
+    with open(standing / "gsp_group_take.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    with open(standing / "gsp_group_take.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if not (r["gsp_group_id"] == "_B" and r["settlement_date"] == DAY))
+    capsys.readouterr()
+    assert _settle(data_dir, standing) == 2
+    _, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert "nothing was published" in err and "GSP Group Take" in err
+    assert not (data_dir / "outbound").exists()
+    report = (data_dir / "failed" / "SF" / DAY / "data_quality_report.html").read_text()
+    assert "NOT PUBLISHED" in report and "no GSP Group Take" in report
