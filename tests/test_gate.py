@@ -155,3 +155,39 @@ def test_bad_standing_data_stops_the_run_publishes_nothing_and_the_failed_report
     assert not (data_dir / "outbound").exists()
     report = (data_dir / "failed" / "SF" / DAY / "data_quality_report.html").read_text()
     assert "NOT PUBLISHED" in report and "no GSP Group Take" in report
+
+
+def test_the_report_renders_in_headless_chromium_with_its_charts_drawn_and_no_console_errors(settled):
+    from playwright.sync_api import sync_playwright
+
+    report = settled / "outbound" / "SF" / DAY / "data_quality_report.html"
+    errors, fetched = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        page = browser.new_page()
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("request", lambda request: fetched.append(request.url))
+        page.goto(report.as_uri())
+        charts = page.eval_on_selector_all(
+            "svg.chart", """charts => charts.map(chart => ({
+                name: chart.dataset.chart,
+                width: chart.getBoundingClientRect().width,
+                drawn: Array.from(chart.querySelectorAll('rect.bar, polyline.cf-line'))
+                           .filter(mark => mark.getBBox().width > 0).length}))""")
+        rules = page.locator("#rules tbody tr")
+        shown_before = rules.count()
+        page.check("#only-problems")
+        shown_after = page.locator("#rules tbody tr:not([hidden])").count()
+        browser.close()
+    assert errors == []
+    assert fetched == [report.as_uri()]  # self-contained: nothing fetched beyond the page itself
+    names = {chart["name"] for chart in charts}
+    assert {"rejections_by_reason", "actual_estimated_share"} <= names
+    assert sum(name.startswith("correction_factor_") for name in names) == 14
+    assert all(chart["width"] > 0 and chart["drawn"] > 0 for chart in charts), charts
+    # the filter leaves the warnings (correction factors outside the band) and hides the passed rules
+    assert 0 < shown_after < shown_before
