@@ -142,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         sources = architecture.Sources(manifest, load_dags())
         changed = architecture.write_docs(sources, check_only=args.check)
         for path in changed:
-            print(("differs: " if args.check else "wrote: ") + str(path))
+            done = "wrote: " if (architecture.PROJECT_ROOT / path).exists() else "removed: "
+            print(("differs: " if args.check else done) + str(path))
         if args.check and changed:
             raise MhhsError("generated docs differ from the code; run `make docs`")
         if args.site:

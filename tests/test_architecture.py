@@ -41,6 +41,11 @@ def test_drift_is_detected_when_a_page_is_edited(sources, tmp_path):
     page = tmp_path / "docs/architecture/logical_data_model.md"
     page.write_text(page.read_text().replace("||--o{", "||--||", 1))
     assert architecture.write_docs(sources, check_only=True, root=tmp_path) == [Path("docs/architecture/logical_data_model.md")]
+    stale = tmp_path / "docs/interfaces/an_interface_no_longer_there.md"
+    stale.write_text(interfaces.HEADER + "\n# gone\n")
+    (tmp_path / "docs/interfaces/hand_written.md").write_text("# kept\n")
+    assert architecture.write_docs(sources, root=tmp_path)[-1] == Path("docs/interfaces/an_interface_no_longer_there.md")
+    assert not stale.exists() and (tmp_path / "docs/interfaces/hand_written.md").exists()
 
 
 def test_mhhs_docs_check_exits_non_zero_naming_what_differs(monkeypatch, tmp_path, capsys):
@@ -217,9 +222,17 @@ def test_every_interface_the_code_reads_or_writes_has_a_page():
 
     names = {i.name for i in interfaces.interfaces()}
     assert {f"consumption_{suffix[1:]}" for suffix in LANDING_FORMATS["consumption"]} <= names
-    assert set(PUBLISHED_TABLES) | {"settlement_runs", "registrations", "standing_data_files", "data_quality_report"} <= names
+    assert set(PUBLISHED_TABLES) | {"settlement_runs", "registrations", "standing_data_files"} <= names
     for name in names:
         assert (PROJECT_ROOT / f"docs/interfaces/{name}.md").is_file()
+
+
+def test_the_data_quality_report_is_listed_once_the_code_writes_it(monkeypatch):
+    monkeypatch.setattr(interfaces, "_named_in_code", lambda name: False)
+    assert "data_quality_report" not in {i.name for i in interfaces.interfaces()}
+    monkeypatch.setattr(interfaces, "_named_in_code", lambda name: name == "data_quality_report.html")
+    (report,) = [i for i in interfaces.interfaces() if i.name == "data_quality_report"]
+    assert (report.direction, report.receiver) == ("produced", "Auditors")
 
 
 # ---- data model, roles, principles -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pipelines.architecture import data_model, dbt_lineage, interfaces, principl
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MERMAID_JS = PROJECT_ROOT / "docs/renderer/node_modules/mermaid/dist/mermaid.min.js"
+GENERATED_FOLDERS = ("docs/architecture", "docs/interfaces")
 _MERMAID_BLOCK = re.compile(r"```mermaid\n(.*?)\n```", re.DOTALL)
 
 
@@ -77,14 +78,24 @@ def expected_docs(sources: Sources) -> dict[Path, str]:
 def write_docs(sources: Sources, check_only: bool = False, root: Path | None = None) -> list[Path]:
     """Write (or with check_only, only compare) every page under root (the project); returns those that differed."""
     root = root or PROJECT_ROOT
+    expected = expected_docs(sources)
     changed = []
-    for relative, text in expected_docs(sources).items():
+    for relative, text in expected.items():
         path = root / relative
         if not path.exists() or path.read_text() != text:
             changed.append(relative)
             if not check_only:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
+    # A generated page the code no longer generates (an interface removed, say) is stale: removed.
+    for folder in GENERATED_FOLDERS:
+        for path in sorted((root / folder).glob("*.md")):
+            relative = path.relative_to(root)
+            first_line = path.read_text().partition("\n")[0]
+            if relative not in expected and first_line.startswith("<!-- Generated") and "`make docs`" in first_line:
+                changed.append(relative)
+                if not check_only:
+                    path.unlink()
     return changed
 
 

@@ -42,7 +42,7 @@ ROLES = {
 FLOWS = (
     Flow("REGS", "VAS", "registration snapshots", ("registrations",)),
     Flow("REGS", "DS", "service appointments (IF-031..IF-036)"),
-    Flow("DS", "DIP", "UTC period consumption", ("consumption_json",)),
+    Flow("DS", "DIP", "UTC period consumption"),
     Flow("DIP", "VAS", "UTC period consumption (DIP-style JSON)", ("consumption_json",)),
     Flow("DS", "VAS", "UTC period consumption (CSV / Parquet files)", ("consumption_csv", "consumption_parquet")),
     Flow("VAS", "DS", "rejected consumption (IF-014), defaulted data (IF-013)"),
