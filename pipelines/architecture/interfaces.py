@@ -36,6 +36,7 @@ class Interface:
     file_format: str
     dataset: str | None  # catalogue dataset describing its columns
     produced_by: str  # the code that reads or writes it
+    in_code: bool = True  # False: in the public contract, not yet read or written by the code
 
 
 def interfaces() -> list[Interface]:
@@ -64,17 +65,16 @@ def interfaces() -> list[Interface]:
             found.append(Interface(
                 name, f"Published output `{name}`", "produced", "VAS", "MDS", f"`OUT/<run_type>/<settlement_date>/{name}.csv` "
                 "and `.parquet`", "CSV and Parquet", name if name in outputs else None, "`mhhs settle` (pipelines/settle.py)"))
-    if _named_in_code(REPORT_FILE):
-        found.append(Interface(
-            "data_quality_report", f"Data-quality report `{REPORT_FILE}`", "produced", "VAS", "Auditors",
-            f"`OUT/<run_type>/<settlement_date>/{REPORT_FILE}`", "HTML (self-contained)", None,
-            "the publication gate"))
+    found.append(Interface(
+        "data_quality_report", f"Data-quality report `{REPORT_FILE}`", "produced", "VAS", "Auditors",
+        f"`OUT/<run_type>/<settlement_date>/{REPORT_FILE}`", "HTML (self-contained)", None,
+        "the publication gate", in_code=_named_in_code(REPORT_FILE)))
     return found
 
 
 def _named_in_code(file_name: str) -> bool:
-    """Whether code of the pipelines package (other than these docs) writes a file of that name: the report of
-    the contract is listed once the code produces it."""
+    """Whether code of the pipelines package (other than these docs) names the file: the contract's report
+    counts as implemented once the code writes it."""
     package = Path(__file__).resolve().parents[1]
     return any(file_name in path.read_text() for path in package.rglob("*.py") if "architecture" not in path.parts)
 
@@ -118,7 +118,10 @@ def page(interface: Interface, roles: dict) -> str:
              f"| from → to | {roles[interface.sender].name} → {roles[interface.receiver].name} |",
              f"| where | {interface.location} |",
              f"| format | {interface.file_format} |",
-             f"| read or written by | {interface.produced_by} |", ""]
+             f"| read or written by | {interface.produced_by} |"]
+    if not interface.in_code:
+        lines.append("| status | in the public contract (CONTRACT.md); not yet written by the code |")
+    lines.append("")
     dataset = catalogue.dataset(interface.dataset) if interface.dataset else None
     if interface.file_format == "DIP JSON":
         lines += _dip_section()
@@ -152,7 +155,8 @@ def index(found: list[Interface], roles: dict) -> str:
              "Every interface this system consumes or produces, from the code that reads and writes it.", "",
              "| interface | direction | from → to | where | format |", "|---|---|---|---|---|"]
     for i in found:
-        lines.append(f"| [{i.title}]({i.name}.md) | {i.direction} | {roles[i.sender].name} → {roles[i.receiver].name} "
+        status = "" if i.in_code else " (contract; not yet in the code)"
+        lines.append(f"| [{i.title}]({i.name}.md){status} | {i.direction} | {roles[i.sender].name} → {roles[i.receiver].name} "
                      f"| {i.location} | {i.file_format} |")
     lines += ["", f"JSON Schema of DIP-style consumption messages: [`{SCHEMA_FILE.name}`](schemas/{SCHEMA_FILE.name}).", ""]
     return "\n".join(lines)

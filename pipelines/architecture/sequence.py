@@ -100,7 +100,7 @@ def _text(title: str) -> str:
 
 def sequence_diagram(dags: list, nodes: dict[str, Node], found: list[Interface]) -> str:
     consumed = [i for i in found if i.direction == "consumed"]
-    produced = [i for i in found if i.direction == "produced"]
+    produced = [i for i in found if i.direction == "produced" and i.in_code]
     dbt_tasks = [(dag, task) for dag in dags for task in dag.topological_sort() if runs_dbt(task)]
     lines = ["sequenceDiagram"]
     lines += [f"    participant {key} as {SENDERS[key]}" for key in dict.fromkeys(i.sender for i in consumed)]
