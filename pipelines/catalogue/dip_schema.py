@@ -6,14 +6,13 @@ with a MESSAGE_* reason code; a mapped field's value that breaks its item's rule
 SQL rules, which name the rule exactly (MPAN_CORE_CHECK_DIGIT, KWH_TOO_MANY_DECIMALS, ...), as for CSV.
 """
 
-import re
 from functools import cache
 
 from pipelines import catalogue
 from pipelines.catalogue import Item
 from pipelines.catalogue.sql_rules import DATE_RE, TIMESTAMP_RE, VALID_OFFSET_RE
 
-SCHEMA_ID = "https://github.com/mhhs-settlement/schemas/dip_consumption_message.schema.json"
+SCHEMA_ID = "urn:mhhs-settlement:dip-consumption-message"
 SCHEMA_VERSIONS = ("1.0",)
 # Where each consumption column sits in a message: envelope fields by their path, period fields by name.
 ENVELOPE_FIELDS = {
