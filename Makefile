@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 
-.PHONY: setup demo test lock catalogue sample clean
+.PHONY: setup demo test lock catalogue docs docs-renderer sample clean
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): requirements.lock pyproject.toml scripts/install-system-packages.sh
 demo: setup
 	MHHS_DATA_DIR=$(DATA_DIR) $(BIN)/mhhs demo
 
-test: setup
+test: setup docs-renderer
 	$(BIN)/python -m pytest
 
 # Regenerates the full pinned dependency tree from pyproject.toml.
@@ -33,6 +33,20 @@ lock:
 # Regenerates every artefact derived from the data catalogue (the drift test checks they match).
 catalogue: setup
 	$(BIN)/mhhs catalogue
+
+# Regenerates every generated doc (catalogue artefacts, architecture pages, DIP JSON Schema) and builds, outside
+# git under DATA_DIR/docs/, the dbt docs site and every diagram rendered offline (diagrams.html).
+docs: setup docs-renderer
+	$(BIN)/mhhs catalogue
+	$(BIN)/mhhs docs --site $(DATA_DIR)/docs
+
+# The pinned Mermaid that renders the diagrams (npm ci: exactly the committed package-lock.json).
+RENDERER_STAMP := docs/renderer/node_modules/.installed
+docs-renderer: $(RENDERER_STAMP)
+
+$(RENDERER_STAMP): docs/renderer/package.json docs/renderer/package-lock.json
+	cd docs/renderer && npm ci --no-audit --no-fund
+	touch $(RENDERER_STAMP)
 
 # Regenerates the committed sample under sample_data/.
 sample: setup

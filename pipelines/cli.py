@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue = commands.add_parser("catalogue", help="regenerate the artefacts derived from the data catalogue")
     catalogue.add_argument("--check", action="store_true", help="only report artefacts that differ (drift)")
 
+    docs = commands.add_parser("docs", help="regenerate the architecture artefacts under docs/ (dbt manifest, DAGs, catalogue)")
+    docs.add_argument("--check", action="store_true", help="only report artefacts that differ (drift)")
+    docs.add_argument("--site", type=Path, default=None, metavar="DIR",
+                      help="also build the dbt docs site (DIR/dbt/static_index.html) and every diagram rendered (DIR/diagrams.html)")
+
     commands.add_parser("demo", help="the main job on sample data, start to finish")
     return parser
 
@@ -127,6 +132,24 @@ def run(args: argparse.Namespace) -> int:
             print(("differs: " if args.check else "wrote: ") + str(path))
         if args.check and changed:
             raise MhhsError("generated artefacts differ from the data catalogue; run `make catalogue`")
+        return 0
+    if args.command == "docs":
+        from pipelines import architecture
+        from pipelines.architecture.dbt_lineage import build_docs_site, parse_manifest
+        from pipelines.architecture.sequence import load_dags
+
+        manifest = build_docs_site(args.site / "dbt") if args.site else parse_manifest()
+        sources = architecture.Sources(manifest, load_dags())
+        changed = architecture.write_docs(sources, check_only=args.check)
+        for path in changed:
+            done = "wrote: " if (architecture.PROJECT_ROOT / path).exists() else "removed: "
+            print(("differs: " if args.check else done) + str(path))
+        if args.check and changed:
+            raise MhhsError("generated docs differ from the code; run `make docs`")
+        if args.site:
+            page = args.site / "diagrams.html"
+            page.write_text(architecture.diagrams_html(architecture.mermaid_diagrams()))
+            print(f"dbt docs site: {args.site / 'dbt' / 'static_index.html'}\ndiagrams: {page}")
         return 0
     if args.command == "demo":
         from pipelines.demo import demo

@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines import catalogue
+from pipelines.catalogue.dip_schema import ENVELOPE_FIELDS, PERIOD_FIELDS, message_faults
 from pipelines.catalogue.sql_rules import quote_identifier, rules_for, typed
 from pipelines.errors import MhhsError
 from pipelines.lake import LONDON, Lake
@@ -32,7 +33,6 @@ from pipelines.warehouse import INGESTION_LOG_COLUMNS, refresh_views
 RAW_RECORD_PREVIEW_BYTES = 500
 _ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
 INGESTION_LOG_SCHEMA = pa.schema([(name, _ARROW_TYPES[sql]) for name, sql in INGESTION_LOG_COLUMNS.items()])
-DIP_SCHEMA_VERSIONS = ("1.0",)
 # Landing folders and the formats each accepts.
 LANDING_FORMATS = {"registrations": (".csv",), "consumption": (".csv", ".parquet", ".json")}
 # Columns whose values must agree for two rows with the same key to be plain duplicates.
@@ -60,6 +60,8 @@ ROW_REASONS = {
     "MESSAGE_BAD_ENVELOPE": "the DIP message lacks its CommonBlock or CustomBlock",
     "MESSAGE_UNSUPPORTED_VERSION": "the DIP message's schema version is not one this system reads",
     "MESSAGE_WITHOUT_PERIODS": "the DIP message carries no periods",
+    "MESSAGE_SCHEMA_INVALID": "the DIP message (or this period of it) does not match the message JSON Schema "
+    "(docs/interfaces/schemas/dip_consumption_message.schema.json)",
 }
 
 
@@ -229,6 +231,17 @@ def _dip_messages(text: str) -> list:
         return [json.loads(line) for line in stripped.splitlines() if line.strip()]
 
 
+def _envelope_values(message: dict) -> dict:
+    """The consumption columns the message's envelope carries (a block that is not an object gives none)."""
+    values = {}
+    for path, column in ENVELOPE_FIELDS.items():
+        node = message
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        values[column] = node
+    return values
+
+
 def _json_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     """DIP-style consumption messages (docs/interfaces/dip_consumption.md) flattened to one row per period."""
     content = path.read_bytes()
@@ -251,31 +264,20 @@ def _json_source(con, path: Path, dataset: catalogue.Dataset) -> str:
             rows[name].append(None if value is None else str(value))
 
     for message in messages if isinstance(messages, list) else [messages]:
-        common = message.get("CommonBlock") if isinstance(message, dict) else None
-        custom = message.get("CustomBlock") if isinstance(message, dict) else None
-        if not isinstance(common, dict) or not isinstance(custom, dict):
-            add({"message": message}, {}, "MESSAGE_BAD_ENVELOPE")
+        whole, period_faults = message_faults(message)
+        if whole == "MESSAGE_BAD_ENVELOPE":
+            add({"message": message}, {}, whole)
             continue
-        s0, s1, m0 = (common.get(k) if isinstance(common.get(k), dict) else {} for k in ("S0", "S1", "M0"))
-        envelope = {
-            "mpan_core": m0.get("mpanCore"),
-            "measurement_quantity": custom.get("measurementQuantity"),
-            "data_service_id": s1.get("senderId"),
-            "received_at": s1.get("sentAt"),
-        }
-        problem = None if s0.get("schemaVersion") in DIP_SCHEMA_VERSIONS else "MESSAGE_UNSUPPORTED_VERSION"
-        periods = custom.get("periods")
-        if not isinstance(periods, list) or not periods:
-            add({"CommonBlock": common, "periods": periods}, envelope, "MESSAGE_WITHOUT_PERIODS")
+        common, custom = message["CommonBlock"], message["CustomBlock"]
+        envelope = _envelope_values(message)
+        if whole == "MESSAGE_WITHOUT_PERIODS":
+            add({"CommonBlock": common, "periods": custom.get("periods")}, envelope, whole)
             continue
-        for period in periods:
+        for index, period in enumerate(custom["periods"]):
             fields = period if isinstance(period, dict) else {}
-            values = envelope | {
-                "utc_period_start": fields.get("utcPeriodStart"),
-                "kwh": fields.get("kwh"),
-                "quality_flag": fields.get("qualityFlag"),
-            }
-            add({"CommonBlock": common, "measurementQuantity": custom.get("measurementQuantity"), "period": period}, values, problem)
+            values = envelope | {column: fields.get(name) for name, column in PERIOD_FIELDS.items()}
+            record = {"CommonBlock": common, "measurementQuantity": custom.get("measurementQuantity"), "period": period}
+            add(record, values, whole or period_faults.get(index))
     table = pa.table({k: pa.array(v, pa.int64() if k == "row_number" else pa.string()) for k, v in rows.items()})
     con.register("json_rows", table)
     return (

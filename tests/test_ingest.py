@@ -834,7 +834,8 @@ def test_regression_a_zero_byte_json_file_is_refused(tmp_path, capsys):
 
 def test_regression_dip_raw_record_keeps_a_period_that_is_not_an_object(tmp_path, capsys):
     """BUG (minor): _json_text_rows replaces a period that is not a JSON object by {} before writing
-    raw_record, so the quarantine loses what was received (here the number 42)."""
+    raw_record, so the quarantine loses what was received (here the number 42). Such a period breaks the
+    message JSON Schema."""
     landing = tmp_path / "landing"
     (landing / "consumption").mkdir(parents=True)
     message = json.loads((DIP_EXAMPLES / "dip_single_message.json").read_text())
@@ -842,6 +843,6 @@ def test_regression_dip_raw_record_keeps_a_period_that_is_not_an_object(tmp_path
     (landing / "consumption" / "dip.json").write_text(json.dumps(message))
     data_dir = tmp_path / "data"
     _, summary, _ = run_ingest(capsys, landing, data_dir)
-    assert summary["rejections"] == {"UTC_PERIOD_START_MISSING": 1}
+    assert summary["rejections"] == {"MESSAGE_SCHEMA_INVALID": 1}
     (raw,) = query(data_dir, "SELECT raw_record FROM quarantine")[0]
     assert 42 in list(nested_values(json.loads(raw)))

@@ -50,6 +50,8 @@ class Dataset:
     columns: tuple[Item, ...]
     unique: tuple[tuple[str, ...], ...] = ()
     file: str | None = None
+    # (parent dataset, columns) declared in the catalogue; most references are found from the keys instead.
+    references: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -125,8 +127,14 @@ def load(path: Path = CATALOGUE_FILE) -> Catalogue:
         for key_column in [*spec["key"], *(c for group in spec.get("unique", []) for c in group)]:
             if key_column not in names:
                 raise CatalogueError(f"dataset {name}: key column {key_column} is not one of its columns")
+        references = tuple((parent, tuple(cols)) for parent, cols in spec.get("references", {}).items())
+        for parent, cols in references:
+            parent_columns = [c if isinstance(c, str) else c["item"] for c in raw["datasets"].get(parent, {}).get("columns", [])]
+            if not set(cols) <= set(names) & set(parent_columns):
+                raise CatalogueError(f"dataset {name}: reference to {parent} on {list(cols)}: columns not in both datasets")
         datasets[name] = Dataset(
             name=name,
+            references=references,
             kind=spec["kind"],
             description=spec["description"],
             key=tuple(spec["key"]),

@@ -240,6 +240,38 @@ def _describe(item: Item) -> str:
     return f"{item.description}{unit} Rule: {_rule(item)}."
 
 
+def _test_name(test) -> str:
+    if isinstance(test, str):
+        return test
+    name, spec = next(iter(test.items()))
+    return name + (" (warn)" if spec.get("config", {}).get("severity") == "warn" else "")
+
+
+def quality_rules(item_name: str) -> dict[str, list[str]]:
+    """What enforces an item where: ingestion reason codes, dbt tests and GX expectations, each '<dataset>: ...'."""
+    from pipelines.catalogue.sql_rules import rules_for
+
+    found: dict[str, list[str]] = {"ingestion": [], "dbt": [], "gx": []}
+    for dataset in catalogue.load().datasets.values():
+        if item_name not in dataset.column_names:
+            continue
+        column = dataset.column(item_name)
+        if dataset.kind == "input":
+            found["ingestion"].append(f"{dataset.name}: " + ", ".join(f"`{r.reason_code}`" for r in rules_for(column)))
+        if dataset.name in LAKE_DATASETS or dataset.name in DEFAULT_DATASETS:
+            tests = ["unique"] if dataset.key == (item_name,) else []
+            tests += [_test_name(t) for t in _dbt_tests(column)]
+            tests += [_test_name(t) for t in _dbt_table_tests(dataset)
+                      if item_name in next(iter(t.values()))["arguments"]["combination_of_columns"]]
+            where = "source lake" if dataset.name in LAKE_DATASETS else "seed"
+            found["dbt"].append(f"{dataset.name} ({where}): " + ", ".join(f"`{t}`" for t in tests))
+        expectations = [e["type"].removeprefix("expect_") + (" (warning)" if e["severity"] == "warning" else "")
+                        for e in gx_suite(dataset)["expectations"]
+                        if e["kwargs"].get("column") == item_name or item_name in e["kwargs"].get("column_list", [])]
+        found["gx"].append(f"{dataset.name}: " + ", ".join(f"`{e}`" for e in expectations))
+    return found
+
+
 def data_dictionary() -> str:
     cat = catalogue.load()
     used_by: dict[str, list[str]] = {}
@@ -253,8 +285,9 @@ def data_dictionary() -> str:
         "Every data item is defined once in `pipelines/catalogue/catalogue.yml`. The pandera schemas "
         "(`pipelines/catalogue/pandera_schemas.py`), the dbt column docs and tests "
         "(`dbt_project/models/catalogue/`), the Great Expectations suites (`expectations/suites/`) and this page "
-        "are generated from it; a test fails when they drift apart. Each rule below is enforced by all three "
-        "(pandera at ingestion, dbt tests in the warehouse, Great Expectations at the publication gate).",
+        "are generated from it; a test fails when they drift apart. [Quality rules per item](#quality-rules-per-item) "
+        "lists what enforces each rule where: the reason codes ingestion quarantines with, the dbt tests and the "
+        "Great Expectations expectations.",
         "",
         "## Data items",
         "",
@@ -267,6 +300,14 @@ def data_dictionary() -> str:
             + ", ".join(used_by.get(item.name, []))
             + " |"
         )
+    lines += ["", "## Quality rules per item", "",
+              "Ingestion: reason codes of the bulk checks at the boundary ([reason codes](reason_codes.md)). dbt: tests "
+              "generated into `dbt_project/models/catalogue/`. Great Expectations: expectations of the generated suites "
+              "in `expectations/suites/` (prefix `expect_` left off). Per dataset that holds the item.", "",
+              "| item | ingestion | dbt tests | Great Expectations |", "|---|---|---|---|"]
+    for item in cat.items.values():
+        rules = quality_rules(item.name)
+        lines.append(f"| `{item.name}` | " + " | ".join("<br>".join(rules[k]) for k in ("ingestion", "dbt", "gx")) + " |")
     lines += ["", "## Datasets", ""]
     for dataset in cat.datasets.values():
         lines += [

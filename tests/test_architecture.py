@@ -1,0 +1,294 @@
+"""The generated architecture artefacts (docs/architecture, docs/interfaces): no drift, the diagrams render in
+headless Chromium, the sequence diagram follows real DAGs, the DIP JSON Schema refuses malformed messages, and
+every test a principle links to exists."""
+
+import ast
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines import architecture, catalogue, cli
+from pipelines.architecture import data_model, interfaces, principles, roles, sequence
+from pipelines.architecture.dbt_lineage import lineage, parse_manifest
+from pipelines.catalogue import CatalogueError
+from pipelines.catalogue.dip_schema import dip_consumption_schema, validator
+from pipelines.ingest import _dip_messages
+from tests.conftest import PROJECT_ROOT, SHARED_DIR
+
+MALFORMED = PROJECT_ROOT / "tests/dip_messages/malformed"
+DIP_EXAMPLES = PROJECT_ROOT / "docs/interfaces/examples"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def sources():
+    return architecture.load_sources()
+
+
+def test_committed_docs_match_what_the_code_generates(sources):
+    drifted = architecture.write_docs(sources, check_only=True)
+    assert drifted == [], f"regenerate with `make docs`: {drifted}"
+
+
+def test_drift_is_detected_when_a_page_is_edited(sources, tmp_path):
+    architecture.write_docs(sources, root=tmp_path)
+    assert architecture.write_docs(sources, check_only=True, root=tmp_path) == []
+    page = tmp_path / "docs/architecture/logical_data_model.md"
+    page.write_text(page.read_text().replace("||--o{", "||--||", 1))
+    assert architecture.write_docs(sources, check_only=True, root=tmp_path) == [Path("docs/architecture/logical_data_model.md")]
+    stale = tmp_path / "docs/interfaces/an_interface_no_longer_there.md"
+    stale.write_text(interfaces.HEADER + "\n# gone\n")
+    (tmp_path / "docs/interfaces/hand_written.md").write_text("# kept\n")
+    assert architecture.write_docs(sources, root=tmp_path)[-1] == Path("docs/interfaces/an_interface_no_longer_there.md")
+    assert not stale.exists() and (tmp_path / "docs/interfaces/hand_written.md").exists()
+
+
+def test_mhhs_docs_check_exits_non_zero_naming_what_differs(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(architecture, "PROJECT_ROOT", tmp_path)  # an empty checkout: every page differs
+    assert cli.main(["docs", "--check"]) != 0
+    out, err = capsys.readouterr()
+    assert "differs: docs/architecture/sequence.md" in out and "run `make docs`" in err
+
+
+# ---- diagrams ----------------------------------------------------------------------------------------------
+
+
+def _render(tmp_path, diagrams):
+    """Render diagrams in headless Chromium: (per-diagram results, SVG element counts, console errors)."""
+    from playwright.sync_api import sync_playwright
+
+    page_file = tmp_path / "diagrams.html"
+    page_file.write_text(architecture.diagrams_html(diagrams))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            errors = []
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("request", lambda request: errors.append("fetched " + request.url) if not request.url.startswith(("file:", "data:")) else None)
+            page.goto(page_file.as_uri())
+            page.wait_for_function("window.mermaidResults !== undefined", timeout=120_000)
+            results = page.evaluate("window.mermaidResults")
+            shapes = page.evaluate("[...document.querySelectorAll('.diagram')].map(d => d.querySelectorAll('svg g').length)")
+        finally:
+            browser.close()
+    return results, shapes, errors
+
+
+def test_every_mermaid_diagram_renders_in_headless_chromium(tmp_path):
+    diagrams = architecture.mermaid_diagrams()
+    pages = {page for page, _ in diagrams}
+    assert {"docs/architecture/logical_data_model.md", "docs/architecture/communication.md",
+            "docs/architecture/sequence.md"} <= pages
+    results, shapes, errors = _render(tmp_path, diagrams)
+    assert [r for r in results if not r["ok"]] == []
+    assert len(results) == len(diagrams) and all(count > 5 for count in shapes), shapes
+    assert errors == []
+
+
+def test_a_broken_diagram_is_reported_not_drawn(tmp_path):
+    results, _, _ = _render(tmp_path, [("good.md", "flowchart LR\n    a --> b"), ("bad.md", "erDiagram\n    a ||--o{")])
+    assert [r["ok"] for r in results] == [True, False]
+    assert results[1]["error"]
+
+
+# ---- sequence diagram from DAGs ----------------------------------------------------------------------------
+
+SMALL_DAGS = '''
+from airflow.sdk import DAG, Asset, task
+
+lake = Asset("mhhs_lake")
+
+with DAG("test_ingest", schedule=None):
+    @task
+    def list_landing_files():
+        return ["a.csv", "b.csv"]
+
+    @task(outlets=[lake])
+    def ingest_file(path):
+        from pipelines.ingest import ingest
+        return path
+
+    ingest_file.expand(path=list_landing_files())
+
+with DAG("test_settlement", schedule=[lake]):
+    @task
+    def due_runs():
+        return ["_A", "_B"]
+
+    @task
+    def settle_gsp_group(group):
+        from pipelines import settle
+        return group
+
+    @task
+    def gate_and_publish(groups):
+        return groups
+
+    gate_and_publish(settle_gsp_group.expand(group=due_runs()))
+'''
+
+
+def test_sequence_diagram_follows_the_dag_task_dependencies_and_the_dbt_lineage(tmp_path):
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags/small.py").write_text(textwrap.dedent(SMALL_DAGS))
+    dags = sequence.load_dags(tmp_path / "dags")
+    assert [dag.dag_id for dag in dags] == ["test_ingest", "test_settlement"]  # the Asset's producer first
+    nodes = lineage(parse_manifest())
+    diagram = sequence.sequence_diagram(dags, nodes, interfaces.interfaces()).splitlines()
+
+    def at(fragment: str) -> int:
+        (index,) = [n for n, line in enumerate(diagram) if fragment in line]
+        return index
+
+    order = [
+        at("DS->>Landing: UTC period consumption (CSV)"),
+        at("Note over test_ingest_list_landing_files: DAG test_ingest (triggered by hand)"),
+        at("test_ingest_list_landing_files->>test_ingest_ingest_file: list_landing_files done (mapped"),
+        at("test_ingest_ingest_file->>Lake: Asset mhhs_lake"),
+        at("DAG test_settlement (on Asset mhhs_lake)"),
+        at("Lake->>test_settlement_due_runs: Asset mhhs_lake updated"),
+        at("test_settlement_due_runs->>test_settlement_settle_gsp_group: due_runs done (mapped"),
+        at("test_settlement_settle_gsp_group->>dbt: dbt build"),
+        at("dbt->>dbt: step 1:"),
+        at("dbt-->>test_settlement_settle_gsp_group: marts gsp_group_correction, review_flags, supplier_volumes"),
+        at("test_settlement_settle_gsp_group->>test_settlement_gate_and_publish: settle_gsp_group done"),
+        at("test_settlement_gate_and_publish->>Out: Published output supplier_volumes (to MDS)"),
+    ]
+    assert order == sorted(order), diagram
+    # dbt builds each model after every model it depends on.
+    step_of = {model: n for n, line in enumerate(diagram) if "dbt->>dbt: step" in line
+               for model in line.rsplit(": ", 1)[1].split(", ")}
+    for name, node in nodes.items():
+        for parent in node.parents:
+            if parent in step_of:
+                assert step_of[parent] < step_of[name], (parent, name)
+    assert "participant Settle" not in "\n".join(diagram)
+
+
+def test_a_dag_that_does_not_import_stops_the_generation(tmp_path):
+    (tmp_path / "broken.py").write_text("from airflow.sdk import DAG\nraise ValueError('broken DAG')\n")
+    with pytest.raises(RuntimeError, match="broken DAG"):
+        sequence.load_dags(tmp_path)
+
+
+# ---- interfaces and the DIP JSON Schema --------------------------------------------------------------------
+
+
+def test_the_dip_json_schema_rejects_every_malformed_example():
+    examples = sorted(MALFORMED.glob("*.json"))
+    assert len(examples) >= 15
+    for example in examples:
+        message = json.loads(example.read_text())
+        assert not validator().is_valid(message), example.name
+    for example in sorted(DIP_EXAMPLES.glob("*.json")):
+        messages = _dip_messages(example.read_text())
+        assert all(validator().is_valid(m) for m in messages), example.name
+
+
+def test_ingestion_quarantines_every_malformed_example(tmp_path, capsys):
+    landing = tmp_path / "landing"
+    (landing / "consumption").mkdir(parents=True)
+    for example in MALFORMED.glob("*.json"):
+        (landing / "consumption" / example.name).write_bytes(example.read_bytes())
+    assert cli.main(["--data-dir", str(tmp_path / "data"), "ingest", str(landing), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rows_accepted"] == 0
+    files = {f["source_file"]: f for f in summary["files"]}
+    assert all(f["rows_quarantined"] == 1 for f in files.values())
+    assert files["consumption/s1_is_a_string.json"]["rejections"] == {"MESSAGE_SCHEMA_INVALID": 1}
+    assert files["consumption/kwh_too_many_decimals.json"]["rejections"] == {"KWH_TOO_MANY_DECIMALS": 1}
+    assert files["consumption/periods_missing.json"]["rejections"] == {"MESSAGE_WITHOUT_PERIODS": 1}
+
+
+def test_the_committed_schema_is_the_one_ingestion_uses():
+    committed = json.loads((PROJECT_ROOT / interfaces.SCHEMA_FILE).read_text())
+    assert committed == dip_consumption_schema()
+    items = catalogue.load().items
+    period = committed["properties"]["CustomBlock"]["properties"]["periods"]["items"]["properties"]
+    assert period["qualityFlag"]["enum"] == list(items["quality_flag"].allowed_values)
+    assert committed["properties"]["CommonBlock"]["properties"]["M0"]["properties"]["mpanCore"]["pattern"] == items["mpan_core"].pattern
+
+
+def test_every_interface_the_code_reads_or_writes_has_a_page():
+    from pipelines.ingest import LANDING_FORMATS
+    from pipelines.settle import PUBLISHED_TABLES
+
+    names = {i.name for i in interfaces.interfaces()}
+    assert {f"consumption_{suffix[1:]}" for suffix in LANDING_FORMATS["consumption"]} <= names
+    assert set(PUBLISHED_TABLES) | {"settlement_runs", "registrations", "standing_data_files", "data_quality_report"} <= names
+    for name in names:
+        assert (PROJECT_ROOT / f"docs/interfaces/{name}.md").is_file()
+
+
+def test_the_data_quality_report_counts_as_implemented_once_the_code_writes_it(monkeypatch):
+    def report(named: bool) -> interfaces.Interface:
+        monkeypatch.setattr(interfaces, "_named_in_code", lambda name: named and name == "data_quality_report.html")
+        (found,) = [i for i in interfaces.interfaces() if i.name == "data_quality_report"]
+        return found
+
+    assert not report(False).in_code
+    assert "not yet written by the code" in interfaces.page(report(False), roles.ROLES)
+    assert report(True).in_code and (report(True).direction, report(True).receiver) == ("produced", "Auditors")
+    assert "not yet" not in interfaces.page(report(True), roles.ROLES)
+
+
+# ---- data model, roles, principles -------------------------------------------------------------------------
+
+
+def test_references_come_from_keys_and_the_catalogue():
+    refs = {d.name: dict(data_model.references(d)) for d in catalogue.load().datasets.values()}
+    assert refs["registrations"] == {"gsp_groups": ("gsp_group_id",), "llfc": ("llfc_id",)}
+    assert refs["consumption"] == {"registrations": ("mpan_core", "measurement_quantity")}
+    assert "gsp_group_take" not in refs["llf"]  # peers sharing a key, not parent and child
+    assert refs["supplier_volumes"]["settlement_runs"] == ("run_id",)
+    diagram = data_model.er_diagram()
+    assert 'registrations }o--o{ consumption : "mpan_core, measurement_quantity"' in diagram
+    assert "        string mpan_core PK, FK" in diagram
+
+
+def test_a_reference_on_columns_not_in_both_datasets_is_refused(tmp_path):
+    raw = yaml.safe_load(catalogue.CATALOGUE_FILE.read_text())
+    raw["datasets"]["consumption"]["references"] = {"registrations": ["mpan_core", "kwh"]}
+    path = tmp_path / "catalogue.yml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(CatalogueError, match="reference to registrations"):
+        catalogue.load(path)
+
+
+@pytest.mark.skipif(not (SHARED_DIR / "DOMAIN.md").exists(), reason="../shared/DOMAIN.md is not beside this checkout")
+def test_every_role_of_the_domain_is_in_the_communication_diagram():
+    section = (SHARED_DIR / "DOMAIN.md").read_text().split("## 2.")[1].split("\n## ")[0]
+    domain_roles = re.findall(r"^\| ([^|]+?) \|", section, re.MULTILINE)[2:]  # skip the header and rule
+    names = " ".join(role.name for role in roles.ROLES.values())
+    for role in domain_roles:
+        abbreviation = re.search(r"\(([A-Z]+)", role)
+        assert (abbreviation.group(1) if abbreviation else role.split(" (")[0]) in names, role
+
+
+def test_a_flow_is_implemented_only_when_an_interface_carries_it():
+    flow = roles.Flow("VAS", "MDS", "outputs", ("supplier_volumes",))
+    assert roles.implemented(flow, {"supplier_volumes"}) and not roles.implemented(flow, set())
+    diagram = roles.communication_diagram({"registrations"})
+    assert 'REGS ==>|"registration snapshots"| VAS' in diagram
+    assert 'DS -.->|"UTC period consumption (CSV / Parquet files)"| VAS' in diagram
+
+
+def _test_functions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+
+
+def test_every_test_a_principle_links_to_exists():
+    linked = principles.linked_tests()
+    assert len(linked) >= 15
+    for reference in sorted(linked):
+        file, _, name = reference.partition("::")
+        assert (PROJECT_ROOT / file).is_file(), reference
+        assert name in _test_functions(PROJECT_ROOT / file), reference
