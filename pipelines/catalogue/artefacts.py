@@ -184,12 +184,19 @@ def gx_suite(dataset: Dataset) -> dict:
 
 
 def _expand_period_values(query: str) -> str:
-    """KWH_VALUES(e) -> [e.kwh_01, ..., e.kwh_50]: the lake keeps one column per period."""
-    return re.sub(
-        r"KWH_VALUES\((\w+)\)",
-        lambda m: "[" + ", ".join(f"{m.group(1)}.kwh_{p:02d}" for p in range(1, CONSUMPTION_PERIOD_SLOTS + 1)) + "]",
-        query,
-    )
+    """MISSING_WITHIN(e, n) and PRESENT_BEYOND(e, n) as tests of the columns kwh_01..kwh_50."""
+    periods = range(1, CONSUMPTION_PERIOD_SLOTS + 1)
+
+    def missing(match: re.Match) -> str:
+        alias, last = match.groups()
+        return "(" + " or ".join(f"({alias}.kwh_{p:02d} is null and {p} <= {last})" for p in periods) + ")"
+
+    def beyond(match: re.Match) -> str:
+        alias, last = match.groups()
+        return "(" + " or ".join(f"({alias}.kwh_{p:02d} is not null and {p} > {last})" for p in periods) + ")"
+
+    query = re.sub(r"MISSING_WITHIN\((\w+), ([\w.]+)\)", missing, query)
+    return re.sub(r"PRESENT_BEYOND\((\w+), ([\w.]+)\)", beyond, query)
 
 
 def settlement_suite() -> dict:
