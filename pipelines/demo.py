@@ -36,10 +36,12 @@ def demo(data_dir: Path) -> int:
     print("3. Settled each day (run type SF) with the generated standing data:")
     for day in range(DEMO_DAYS):
         run = settle(data_dir, DEMO_START + timedelta(days=day), "SF", landing / "standing")
-        print(f"   {run.run_id}: {run.out_dir / run.run_type / run.settlement_date.isoformat()}")
+        published = run.out_dir / run.run_type / run.settlement_date.isoformat()
+        print(f"   {run.run_id}: {published}  (auditors: {published / 'data_quality_report.html'})")
     print("Outputs:")
     print(f"   Parquet lake:      {lake.root}")
     print(f"   settlement runs:   {lake.data_dir / 'runs'}  (each run's record, basis data and dbt work database)")
+    print(f"   Data Docs:         {lake.data_dir / 'data_docs' / 'index.html'}  (every quality rule of every run)")
     print(f"   DuckDB warehouse:  {lake.warehouse}  (views: supplier_volumes, gsp_group_correction,")
     print("                      settlement_runs, latest_settlement_runs, latest_run_by_day, run_comparison,")
     print("                      consumption_values, consumption_submissions, registrations_current,")
