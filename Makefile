@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 DATA_DIR ?= data
+BENCH_MPANS ?= 1000000
+BENCH_FORMAT ?= parquet
 
-.PHONY: setup demo test lock catalogue docs docs-renderer sample clean
+.PHONY: setup demo test bench lock catalogue docs docs-renderer sample clean
 
 setup: $(STAMP)
 
@@ -24,6 +26,10 @@ demo: setup
 
 test: setup docs-renderer
 	$(BIN)/python -m pytest
+
+# Times ingest, settle and the gate on generated data; writes bench/results/ and docs/benchmarks.md.
+bench: setup
+	$(BIN)/mhhs --data-dir $(DATA_DIR) bench --mpans $(BENCH_MPANS) --format $(BENCH_FORMAT)
 
 # Regenerates the full pinned dependency tree from pyproject.toml.
 lock:

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -83,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also build the dbt docs site (DIR/dbt/static_index.html) and every diagram rendered (DIR/diagrams.html)")
 
     commands.add_parser("demo", help="the main job on sample data, start to finish")
+
+    bench = commands.add_parser("bench", help="time ingest, settle and the gate on generated data (docs/benchmarks.md)")
+    bench.add_argument("--mpans", type=_positive_int, required=True, help="number of MPANs to generate")
+    bench.add_argument("--days", type=_positive_int, default=1, help="number of settlement days (default 1)")
+    bench.add_argument("--format", choices=("csv", "parquet"), default="parquet", help="consumption landing format")
+    bench.add_argument("--name", default=None, help="result name (default <mpans>_<days>d_<format>)")
+    bench.add_argument("--keep", action="store_true", help="keep the generated data under DATA_DIR/bench/")
     return parser
 
 
@@ -150,6 +158,18 @@ def run(args: argparse.Namespace) -> int:
             page = args.site / "diagrams.html"
             page.write_text(architecture.diagrams_html(architecture.mermaid_diagrams()))
             print(f"dbt docs site: {args.site / 'dbt' / 'static_index.html'}\ndiagrams: {page}")
+        return 0
+    if args.command == "bench":
+        from pipelines.bench import render_results, run_bench, write_result
+
+        work_dir = args.data_dir / "bench" / (args.name or f"{args.mpans}_{args.days}d_{args.format}")
+        result = run_bench(args.mpans, args.days, args.format, work_dir, args.name)
+        path = write_result(result)
+        render_results()
+        if not args.keep:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        _print_json({key: result[key] for key in ("name", "values", "stages", "end_to_end_seconds", "disk_bytes")})
+        print(f"result: {path}; table and plot: docs/benchmarks.md, docs/bench_scale.svg")
         return 0
     if args.command == "demo":
         from pipelines.demo import demo

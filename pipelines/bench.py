@@ -1,0 +1,206 @@
+"""`mhhs bench`: the national-scale benchmark harness (docs/benchmarks.md).
+
+Generates N MPANs x D days of landing data (not timed), then times each stage as its own process, as an
+operator runs it: `mhhs ingest`, then `mhhs settle` of each day, whose gate runs inside it. A settle run
+records how long each of its own steps took (`<run_dir>/timings.json`: dbt build, staging, gate,
+publication), and dbt records each model's time. For every stage: wall time, values per second and the
+peak memory of its process tree. Results go to `bench/results/<name>.json`; `render_results` turns every
+result there into the table and the scale plot of docs/benchmarks.md.
+"""
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from html import escape
+from pathlib import Path
+
+from pipelines.errors import MhhsError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+BENCHMARKS_DOC = PROJECT_ROOT / "docs" / "benchmarks.md"
+PLOT_FILE = PROJECT_ROOT / "docs" / "bench_scale.svg"
+BENCH_START = date(2026, 11, 10)
+BENCH_SEED = 1
+TABLE_START, TABLE_END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
+_SLOWEST_MODELS = 5
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    memory_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory_kb / 1024**2, 1),
+            "python": platform.python_version(), "system": platform.platform()}
+
+
+def _timed(stage: str, command: list[str], log: Path) -> tuple[float, float]:
+    """Run one stage as a process (output to `log`); its wall time and the peak memory of its process tree."""
+    started = time.perf_counter()
+    with open(log, "w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        # wait4 gives this process tree's own peak memory (RUSAGE_CHILDREN would mix in earlier stages)
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise MhhsError(f"`mhhs {stage}` failed during the benchmark (output in {log}): "
+                        + log.read_text()[-800:].strip())
+    return round(wall, 2), round(usage.ru_maxrss / 1024**2, 2)
+
+
+def _disk_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+def _stage(wall: float, values: int, peak_gib: float, **extra) -> dict:
+    return {"wall_seconds": wall, "values_per_second": round(values / wall) if wall else None,
+            "peak_memory_gib": peak_gib, **extra}
+
+
+def _settle_steps(run_dir: Path) -> tuple[dict, list]:
+    timings = run_dir / "timings.json"
+    steps = json.loads(timings.read_text()) if timings.exists() else {}
+    results = run_dir / "target" / "run_results.json"
+    models = []
+    if results.exists():
+        nodes = json.loads(results.read_text())["results"]
+        models = sorted(((n["unique_id"].split(".")[-1], round(n["execution_time"], 2)) for n in nodes),
+                        key=lambda m: -m[1])[:_SLOWEST_MODELS]
+    return steps, models
+
+
+def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str | None = None) -> dict:
+    mhhs = str(Path(sys.executable).parent / "mhhs")
+    landing, data = work_dir / "landing", work_dir / "data"
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    generate_wall, _ = _timed("generate", [mhhs, "generate", "--mpans", str(mpans), "--days", str(days), "--start",
+                            BENCH_START.isoformat(), "--seed", str(BENCH_SEED), "--format", file_format,
+                            "--out", str(landing)], work_dir / "generate.log")
+    manifest = json.loads((landing / "generation_manifest.json").read_text())
+    values = manifest["consumption_rows"]
+    ingest_wall, ingest_peak = _timed("ingest", [mhhs, "--data-dir", str(data), "ingest", str(landing)],
+                                      work_dir / "ingest.log")
+    stages = {"ingest": _stage(ingest_wall, values, ingest_peak)}
+    settle_walls, settle_peaks, steps, gate_seconds = [], [], {}, 0.0
+    for day in range(days):
+        settlement_date = (BENCH_START + timedelta(days=day)).isoformat()
+        wall, peak = _timed("settle", [mhhs, "--data-dir", str(data), "settle", "--date", settlement_date,
+                                       "--run-type", "SF", "--standing-data", str(landing / "standing")],
+                            work_dir / f"settle_{settlement_date}.log")
+        settle_walls.append(wall)
+        settle_peaks.append(peak)
+        day_steps, models = _settle_steps(data / "runs" / "SF" / settlement_date / "v1")
+        for step, seconds in day_steps.items():
+            steps[step] = round(steps.get(step, 0) + seconds, 2)
+        gate_seconds += day_steps.get("gate", 0.0)
+    settle_wall = round(sum(settle_walls), 2)
+    stages["settle"] = _stage(settle_wall, values, max(settle_peaks), steps=steps, slowest_models=models)
+    stages["gate"] = _stage(round(gate_seconds, 2), values, None,
+                            note="inside settle: the wait for the gate after the outputs are staged")
+    result = {
+        "name": name or f"{mpans}_{days}d_{file_format}",
+        "date": date.today().isoformat(),
+        "mpans": mpans, "days": days, "format": file_format, "values": values,
+        "not_timed": {"generate_seconds": generate_wall, "landing_bytes": _disk_bytes(landing)},
+        "stages": stages,
+        "end_to_end_seconds": round(ingest_wall + settle_wall, 2),
+        "end_to_end_values_per_second": round(values / (ingest_wall + settle_wall)),
+        "disk_bytes": {"lake": _disk_bytes(data / "lake"), "runs": _disk_bytes(data / "runs"),
+                       "warehouse": _disk_bytes(data / "warehouse.duckdb")},
+        "machine": machine(),
+    }
+    return result
+
+
+def write_result(result: dict, results_dir: Path = RESULTS_DIR) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"bench_{result['name']}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path
+
+
+# ---- docs/benchmarks.md: the table and the scale plot ----------------------------------------------
+
+
+def load_results(results_dir: Path = RESULTS_DIR) -> list[dict]:
+    results = [json.loads(p.read_text()) for p in sorted(results_dir.glob("bench_*.json"))]
+    return sorted(results, key=lambda r: (r["format"], r["mpans"], r["days"]))
+
+
+def results_table(results: list[dict]) -> str:
+    lines = ["| MPANs | days | landing | values | ingest | settle (gate inside) | gate | end to end | values/s end to end "
+             "| peak memory ingest / settle | lake + runs on disk | measured on |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+    for r in results:
+        s = r["stages"]
+        disk = (r["disk_bytes"]["lake"] + r["disk_bytes"]["runs"] + r["disk_bytes"]["warehouse"]) / 1024**3
+        lines.append(
+            f"| {r['mpans']:,} | {r['days']} | {r['format']} | {r['values']:,} | {s['ingest']['wall_seconds']} s "
+            f"| {s['settle']['wall_seconds']} s | {s['gate']['wall_seconds']} s | {r['end_to_end_seconds']} s "
+            f"| {r['end_to_end_values_per_second']:,} | {s['ingest']['peak_memory_gib']} / "
+            f"{s['settle']['peak_memory_gib']} GiB | {disk:.2f} GiB | {r['date']}, {r['machine']['cores']} cores, "
+            f"{r['machine']['memory_gib']} GiB |")
+    return "\n".join(lines)
+
+
+def scale_plot(results: list[dict]) -> str:
+    """Wall time of each stage against values per run, log-log, as a self-contained SVG."""
+    import math
+
+    width, height, pad = 640, 360, 60
+    points = [r for r in results if r["values"] > 0 and r["end_to_end_seconds"] > 0]
+    if not points:
+        return ""
+    series = {"ingest": "#4a78b5", "settle": "#e3a33b", "gate": "#5aa05a", "end to end": "#b33"}
+
+    def seconds(r: dict, stage: str) -> float:
+        return r["end_to_end_seconds"] if stage == "end to end" else r["stages"][stage]["wall_seconds"]
+
+    xs = [math.log10(r["values"]) for r in points]
+    ys = [math.log10(max(seconds(r, s), 0.1)) for r in points for s in series]
+    x_low, x_high = math.floor(min(xs)), math.ceil(max(xs)) + (1 if min(xs) == max(xs) else 0)
+    y_low, y_high = math.floor(min(ys)), math.ceil(max(ys)) + (1 if min(ys) == max(ys) else 0)
+
+    def x(value: float) -> float:
+        return pad + (width - 2 * pad) * (math.log10(value) - x_low) / (x_high - x_low)
+
+    def y(value: float) -> float:
+        return height - pad - (height - 2 * pad) * (math.log10(max(value, 0.1)) - y_low) / (y_high - y_low)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+             f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="13">Wall time against values per '
+             f'settlement run (log-log)</text>']
+    for power in range(x_low, x_high + 1):
+        parts.append(f'<line x1="{x(10**power):.1f}" y1="{pad}" x2="{x(10**power):.1f}" y2="{height - pad}" stroke="#ddd"/>'
+                     f'<text x="{x(10**power):.1f}" y="{height - pad + 16}" text-anchor="middle">1e{power}</text>')
+    for power in range(y_low, y_high + 1):
+        parts.append(f'<line x1="{pad}" y1="{y(10**power):.1f}" x2="{width - pad}" y2="{y(10**power):.1f}" stroke="#ddd"/>'
+                     f'<text x="{pad - 6}" y="{y(10**power) + 4:.1f}" text-anchor="end">{10**power:g} s</text>')
+    parts.append(f'<text x="{width / 2}" y="{height - 20}" text-anchor="middle">half-hourly values</text>')
+    for index, (stage, colour) in enumerate(series.items()):
+        line = sorted((x(r["values"]), y(seconds(r, stage))) for r in points)
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="'
+                     + " ".join(f"{a:.1f},{b:.1f}" for a, b in line) + '"/>')
+        parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}"/>' for a, b in line]
+        parts.append(f'<rect x="{pad + 10 + index * 110}" y="30" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{pad + 24 + index * 110}" y="39">{escape(stage)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def render_results(results_dir: Path = RESULTS_DIR, doc: Path = BENCHMARKS_DOC, plot: Path = PLOT_FILE) -> None:
+    """Rewrite the generated table in docs/benchmarks.md and the plot beside it from bench/results/."""
+    results = load_results(results_dir)
+    text = doc.read_text()
+    if TABLE_START not in text:
+        raise MhhsError(f"{doc} has no {TABLE_START} marker for the benchmark table")
+    before, rest = text.split(TABLE_START, 1)
+    after = rest.split(TABLE_END, 1)[1]
+    doc.write_text(f"{before}{TABLE_START}\n{results_table(results)}\n{TABLE_END}{after}")
+    plot.write_text(scale_plot(results))
