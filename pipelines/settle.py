@@ -4,7 +4,8 @@
         started.parquet      the run's record when it started (status running)
         standing/            the standing data it used (basis data)
         work.duckdb          the dbt models of the run (dbt_project/), its only writer
-        basis/               registrations in force and reads after estimation it used
+        basis/               the landing files (ingestion log) it was given, registrations in force and
+                             reads after estimation it used
         published/           its outputs, as published
         finished.parquet     written last: succeeded_at, or the reason it failed
     OUT/<run_type>/<date>/   the outputs of the latest succeeded run (supplier_volumes, gsp_group_correction,
@@ -27,8 +28,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipelines import validation
+from pipelines.atomic import replace_directory
 from pipelines.errors import MhhsError
 from pipelines.lake import Lake
+from pipelines.lineage import snapshot_landing_files
+from pipelines.locks import settlement_lock
 from pipelines.periods import local_midnight_utc
 from pipelines.standing_data import load_standing_data
 from pipelines.standing_data.calendar import SettlementCalendar
@@ -138,6 +143,7 @@ def _run_dbt(run: SettlementRun, database: Path, lake: Lake) -> subprocess.Compl
         "run_type": run.run_type,
         "run_started_at": run.started_at.isoformat(),
         "lake_dir": str(lake.root),
+        "ingestion_log": str(run.run_dir / "basis" / "landing_files.parquet"),
     }
     env = {**os.environ, "MHHS_WAREHOUSE": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     return subprocess.run(
@@ -187,8 +193,9 @@ def _failures(run: SettlementRun, database: Path, output: str) -> list[str]:
 
 
 def _publish(run: SettlementRun, database: Path, succeeded_at: datetime) -> None:
-    published = run.run_dir / "published"
-    basis = run.run_dir / "basis"
+    # Written aside and renamed whole, so views over runs/*/published/ never read a half-written file.
+    published = run.run_dir / ".published"
+    basis = run.run_dir / ".basis"
     published.mkdir()
     basis.mkdir()
     record = pa.Table.from_pylist(
@@ -215,24 +222,26 @@ def _publish(run: SettlementRun, database: Path, succeeded_at: datetime) -> None
             f"COPY (SELECT * FROM main.int_consumption_refused ORDER BY source_file, mpan_core, settlement_period) "
             f"TO '{published / 'quarantine.parquet'}' (FORMAT parquet)"
         )
+    for part in basis.iterdir():
+        os.replace(part, run.run_dir / "basis" / part.name)
+    published = published.rename(run.run_dir / "published")
     # OUT/<run_type>/<date>/ is swapped whole, so a reader sees the previous outputs or the new ones.
     target = run.out_dir / run.run_type / run.settlement_date.isoformat()
     incoming = target.with_name(f".{target.name}.incoming")
     shutil.rmtree(incoming, ignore_errors=True)
     shutil.copytree(published, incoming, ignore=shutil.ignore_patterns("quarantine.parquet"))
-    if target.exists():
-        outgoing = target.with_name(f".{target.name}.outgoing")
-        shutil.rmtree(outgoing, ignore_errors=True)
-        os.replace(target, outgoing)
-        os.replace(incoming, target)
-        shutil.rmtree(outgoing)
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(incoming, target)
+    replace_directory(incoming, target)
 
 
 def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None = None,
            out_dir: Path | None = None) -> SettlementRun:
+    settlement_date, run_type = validation.settlement_date(settlement_date), validation.run_type(run_type)
+    with settlement_lock(data_dir, settlement_date, run_type):
+        return _settle(data_dir, settlement_date, run_type, standing_dir, out_dir)
+
+
+def _settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None,
+            out_dir: Path | None) -> SettlementRun:
     lake = Lake(data_dir)
     calendar = SettlementCalendar.from_standing_data(load_standing_data(standing_dir))
     if run_type not in calendar.working_days_after:
@@ -259,6 +268,7 @@ def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: P
     record = {"run_id": run.run_id, "run_type": run_type, "settlement_date": settlement_date, "version": version,
               "started_at": run.started_at}
     _write_record(run.run_dir / "started.parquet", record, STARTED_SCHEMA)
+    snapshot_landing_files(lake, run.run_dir / "basis")
     database = _prepare(run, tables)
     completed = _run_dbt(run, database, lake)
     (run.run_dir / "dbt_output.txt").write_text(completed.stdout + completed.stderr)
