@@ -554,15 +554,15 @@ def _write_log(lake: Lake, result: FileResult, file_id: str, target_dir: Path) -
 
 
 def _source(con, path: Path, dataset: catalogue.Dataset) -> str:
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-    for magic, kind in ARCHIVE_MAGIC.items():
-        if head.startswith(magic):
-            raise FileRefused("FILE_ARCHIVE", FILE_REASONS["FILE_ARCHIVE"].format(kind=kind))
     suffix = path.suffix.lower()
     if suffix not in LANDING_FORMATS[dataset.name]:
         formats = ", ".join(LANDING_FORMATS[dataset.name])
         raise FileRefused("FILE_UNSUPPORTED_TYPE", FILE_REASONS["FILE_UNSUPPORTED_TYPE"].format(formats=formats))
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    for magic, kind in ARCHIVE_MAGIC.items():  # an archive under an accepted name
+        if head.startswith(magic):
+            raise FileRefused("FILE_ARCHIVE", FILE_REASONS["FILE_ARCHIVE"].format(kind=kind))
     if suffix == ".csv":
         return _csv_source(con, path, dataset)
     if suffix == ".parquet":
