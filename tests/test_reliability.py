@@ -323,7 +323,7 @@ def test_addresses_and_postcodes_never_leave_ingestion(world):
     data = world.data
     # The rows carrying them were read: the quarantine holds the broken and the malformed one.
     codes = read_only(data, "SELECT reason_code, raw_record FROM quarantine WHERE source_file LIKE 'registrations/%'")
-    assert sorted(code for code, _ in codes) == ["MALFORMED_ROW", "SUPPLIER_ID_BAD_FORMAT"], codes
+    assert sorted(code for code, _ in codes) == sorted(["MALFORMED_ROW", "SUPPLIER_ID_BAD_FORMAT"] * 2), codes
     assert not (data / "refused_files").exists() or not any((data / "refused_files").iterdir())
     scanned = 0
     for path in sorted(data.rglob("*")):
@@ -486,7 +486,7 @@ def documented_queries() -> dict[str, str]:
     """Every ```sql block of docs/analysts.md, by the heading above it."""
     text = ANALYSTS_PAGE.read_text()
     queries, heading = {}, None
-    for block in re.split(r"(^#+ .*$|```sql\n.*?```)", text, flags=re.M | re.S):
+    for block in re.split(r"(^#+ [^\n]*$|^```sql\n.*?^```)", text, flags=re.M | re.S):
         if block.startswith("#"):
             heading = block.lstrip("# ").strip()
         elif block.startswith("```sql"):
@@ -525,3 +525,117 @@ def test_a_published_row_traces_to_its_run_and_the_hashes_of_the_landing_files_t
     # R1 ran after the late restatement was ingested, and its rows for the restated MPAN name that file.
     assert f"consumption/consumption_{DAY}_late.csv" in by_hash.values()
     assert any(f.startswith("registrations/") for f in by_hash.values())
+
+
+# ---- 4. properties through the real settlement SQL (the run's own compiled dbt models) ----------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+COMPILED = Path("target") / "compiled" / "mhhs_settlement"
+PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture
+def work_copy(world, tmp_path):
+    """A copy of run v1's dbt work database (every model's table) and the run's compiled SQL by model."""
+    run_dir = world.data / "runs" / "SF" / DAY / "v1"
+    shutil.copy(run_dir / "work.duckdb", tmp_path / "work.duckdb")  # the compiled SQL names catalog "work"
+    con = duckdb.connect(str(tmp_path / "work.duckdb"))
+    compiled = {p.stem: p.read_text() for p in (run_dir / COMPILED).rglob("*.sql")}
+    con.execute("DROP VIEW stg_standing__gsp_group_take")  # a table here, so examples can set the take
+    con.execute("CREATE TABLE stg_standing__gsp_group_take (gsp_group_id VARCHAR, settlement_date DATE, "
+                "settlement_period INTEGER, gsp_group_take_kwh DECIMAL(18, 3))")
+    yield con, compiled
+    con.close()
+
+
+volume_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["_A", "_B"]), st.integers(1, 3), st.sampled_from(["SUPA", "SUPB", "SUPC"]),
+        st.sampled_from(["AI", "AE"]),
+        st.decimals(min_value=0, max_value=5000, places=3),
+        st.sampled_from(["0", "1", "0.5", "0.25"]) | st.decimals(min_value=0, max_value=1, places=4).map(str),
+    ),
+    min_size=1, max_size=30,
+)
+
+
+@PROPERTY_SETTINGS
+@given(rows=volume_rows, shares=st.lists(st.floats(-0.15, 0.15), min_size=6, max_size=6))
+def test_property_corrected_volumes_add_up_to_gsp_group_take(work_copy, rows, shares):
+    """CF = 1 + (GSPGT - U) / W and corrected = volume x (1 + (CF - 1) x w) make the signed corrected
+    volumes add up to GSP Group Take, for any volumes and weights: through the run's compiled models
+    int_gsp_group_correction, gsp_group_correction and supplier_volumes and its stopping check."""
+    con, compiled = work_copy
+    con.execute("CREATE OR REPLACE TABLE int_supplier_period_volumes AS SELECT * FROM int_supplier_period_volumes LIMIT 0")
+    for n, (group, period, supplier, quantity, kwh, weight) in enumerate(rows):
+        con.execute(
+            "INSERT INTO int_supplier_period_volumes BY NAME SELECT ? AS gsp_group_id, ? AS supplier_id, ? AS bm_unit_id, "
+            "'S' AS market_segment, ? AS measurement_quantity, ? AS settlement_period, 'A' AS actual_estimated, "
+            "'C' AS component, ? AS volume_kwh, 1 AS mpan_count, ? AS ccc_id, ? AS scaling_weight",
+            [group, supplier, f"2__{supplier}", quantity, period, kwh, f"C{n:02d}", weight],
+        )
+    # A take near U (within a share of W, so CF stays in a plausible range), for every group and period.
+    totals = con.execute(
+        "SELECT gsp_group_id, settlement_period, sum(CASE measurement_quantity WHEN 'AI' THEN 1 ELSE -1 END * volume_kwh), "
+        "sum(CASE measurement_quantity WHEN 'AI' THEN 1 ELSE -1 END * volume_kwh * scaling_weight) "
+        "FROM int_supplier_period_volumes GROUP BY ALL ORDER BY ALL").fetchall()
+    takes = [(g, p, round(u + w * type(u)(shares[i % 6]), 3), w) for i, (g, p, u, w) in enumerate(totals)]
+    con.execute("DELETE FROM stg_standing__gsp_group_take")
+    con.executemany("INSERT INTO stg_standing__gsp_group_take VALUES (?, ?, ?, ?)", [(g, DAY, p, t) for g, p, t, _ in takes])
+    for model in ("int_gsp_group_correction", "gsp_group_correction", "supplier_volumes"):
+        con.execute(f"CREATE OR REPLACE TABLE {model} AS {compiled[model]}")
+    correctable = all(abs(w) > 1e-9 for *_, w in takes)
+    failures = con.execute(compiled["assert_corrected_volumes_add_up_to_gsp_group_take"]).fetchall()
+    stopped = con.execute(compiled["assert_gsp_group_correction_possible"]).fetchall()
+    if correctable:
+        assert failures == [] and stopped == []
+        sums = dict(((g, p), s) for g, p, s in con.execute(
+            "SELECT gsp_group_id, settlement_period, sum(CASE measurement_quantity WHEN 'AI' THEN 1 ELSE -1 END * corrected_kwh) "
+            "FROM supplier_volumes GROUP BY ALL").fetchall())
+        for group, period, take, _ in takes:
+            assert abs(float(sums[(group, period)]) - float(take)) <= 0.001
+    else:  # W = 0: correctable only when the take already equals U
+        assert stopped or all(abs(float(t) - float(u)) < 0.0005 for (_, _, t, _), (_, _, u, _) in zip(takes, totals))
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_property_estimation_fills_every_gap_and_never_goes_negative(work_copy, data):
+    """Whatever periods are missing (short gaps, long gaps, whole days, zeros around them), the run's
+    compiled int_consumption_estimated gives every expected period a value >= 0, keeps every received
+    value, and flags exactly the filled periods as estimated."""
+    con, compiled = work_copy
+    periods = con.execute("SELECT count(*) FROM int_settlement_periods").fetchone()[0]
+    con.execute("CREATE OR REPLACE TABLE gaps_template AS SELECT * FROM int_consumption_gaps")
+    spine = con.execute("SELECT mpan_core, measurement_quantity FROM gaps_template ORDER BY ALL").fetchall()
+    con.execute("CREATE OR REPLACE TABLE int_consumption_gaps AS SELECT * FROM gaps_template")
+    for mpan, quantity in spine:
+        missing = data.draw(st.sets(st.integers(1, periods), max_size=periods), label=f"missing {mpan}")
+        zeros = data.draw(st.sets(st.integers(1, periods), max_size=6), label=f"zeros {mpan}")
+        values = ", ".join(
+            f"kwh_{p:02d} = " + ("NULL" if p in missing else "0" if p in zeros else f"coalesce(kwh_{p:02d}, 0.1)")
+            for p in range(1, periods + 1))
+        present = sum(1 << p for p in range(1, periods + 1) if p not in missing)
+        day = sum(1 << p for p in range(1, periods + 1))
+        con.execute(
+            f"UPDATE int_consumption_gaps SET {values}, present_mask = {present}::UBIGINT, "
+            f"estimated_mask = coalesce(estimated_mask, 0::UBIGINT) & {present}::UBIGINT, "
+            f"missing_mask = {day & ~present}::UBIGINT WHERE mpan_core = ? AND measurement_quantity = ?",
+            [mpan, quantity])
+    con.execute(f"CREATE OR REPLACE TABLE int_consumption_estimated AS {compiled['int_consumption_estimated']}")
+    kwh = ", ".join(f"kwh_{p:02d}" for p in range(1, periods + 1))
+    received = {(m, q): row for m, q, *row in con.execute(f"SELECT mpan_core, measurement_quantity, {kwh} FROM int_consumption_gaps").fetchall()}
+    estimated_kwh = ", ".join(f"e.kwh_{p:02d}" for p in range(1, periods + 1))
+    estimated = con.execute(f"SELECT mpan_core, measurement_quantity, e.estimated_mask, g.present_mask, {estimated_kwh} "
+                            "FROM int_consumption_estimated e JOIN int_consumption_gaps g USING (mpan_core, measurement_quantity)").fetchall()
+    assert len(estimated) == len(spine)
+    for mpan, quantity, estimated_mask, present_mask, *values in estimated:
+        for p, value in enumerate(values, start=1):
+            assert value is not None and value >= 0, (mpan, quantity, p, value)
+            if (present_mask >> p) & 1:
+                assert value == received[(mpan, quantity)][p - 1]
+            else:
+                assert (estimated_mask >> p) & 1
+    assert con.execute(compiled["assert_every_expected_period_has_a_value"]).fetchall() == []
