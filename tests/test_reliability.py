@@ -26,8 +26,10 @@ import pytest
 
 from pipelines import cli
 from pipelines.errors import MhhsError
+from pipelines.lake import Lake
 from pipelines.locks import INTERRUPTED
 from pipelines.settle import settle
+from pipelines.warehouse import refresh_views
 from tests.conftest import BIN_DIR, PROJECT_ROOT
 
 DAY = "2026-03-29"  # the spring clock change: 46 periods
@@ -120,7 +122,8 @@ def world(tmp_path_factory):
     ingested = mhhs(data, "ingest", landing)
     ingest_seconds = time.monotonic() - started
     assert ingested.returncode == 0, ingested.stderr
-    pristine = root / "pristine"
+    ingested_counts = visible_counts(data)
+    pristine = root / "pristine"  # the data directory as ingested (its views still read data/: refresh a copy)
     shutil.copytree(data, pristine)
 
     started = time.monotonic()
@@ -142,7 +145,7 @@ def world(tmp_path_factory):
     outputs += [ingested, first, refused, late_ingest, later_run]
     return SimpleNamespace(
         root=root, landing=landing, late=late, data=data, pristine=pristine, restated_mpan=restated_mpan,
-        ingest_seconds=ingest_seconds, settle_seconds=settle_seconds, refused=refused, late_ingest=late_ingest,
+        ingest_seconds=ingest_seconds, settle_seconds=settle_seconds, ingested_counts=ingested_counts, refused=refused, late_ingest=late_ingest,
         settle_still_running=settle_still_running, concurrent=(concurrent.returncode, concurrent_out, concurrent_err),
         command_output="".join(r.stdout + r.stderr for r in outputs) + concurrent_out + concurrent_err,
     )
@@ -191,8 +194,11 @@ def lake_content(data_dir: Path) -> dict[str, object]:
 
 def visible_counts(data_dir: Path) -> dict[str, dict]:
     """What the warehouse shows per landing file: committed lake rows and quarantined rows."""
+    nothing = {"submissions": {}, "registrations": {}, "quarantine": {}}
     if not (data_dir / "warehouse.duckdb").exists():
-        return {"submissions": {}, "registrations": {}, "quarantine": {}}
+        return nothing
+    if not read_only(data_dir, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'quarantine'")[0][0]:
+        return nothing  # killed before its first views were committed
     return {
         "submissions": dict(read_only(data_dir, "SELECT source_file, count(*) FROM consumption_submissions GROUP BY 1")),
         "registrations": dict(read_only(data_dir, "SELECT source_file, count(*) FROM registrations_history GROUP BY 1")),
@@ -202,7 +208,7 @@ def visible_counts(data_dir: Path) -> dict[str, dict]:
 
 def test_ingest_killed_at_random_moments_shows_whole_files_or_nothing_and_a_rerun_matches_a_clean_run(world, tmp_path):
     reference_lake = lake_content(world.pristine)
-    reference = visible_counts(world.pristine)
+    reference = world.ingested_counts
     rng = random.Random(20261127)
     killed = 0
     for trial in range(TRIALS):
@@ -239,7 +245,8 @@ def check_no_partial_settlement(data_dir: Path, reference: dict, reference_rows:
 def test_settle_killed_at_random_moments_never_publishes_part_of_a_run_and_a_rerun_matches_a_clean_run(world, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(world.pristine, data)
-    reference = published_content(world.data / "runs" / "SF" / DAY / "v1" / "published")
+    refresh_views(Lake(data))  # views name their files by absolute path
+    reference = published_content(world.data / "outbound" / "SF" / DAY)
     reference_rows = {table: read_only(world.data, f"SELECT count(*) FROM {table} WHERE run_id = 'SF-{DAY}-v1'")[0][0]
                       for table in ("supplier_volumes", "gsp_group_correction")}
     rng = random.Random(20261128)
