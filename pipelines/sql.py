@@ -71,10 +71,12 @@ def query(data_dir: Path, sql: str, csv_file: Path | None = None, parquet_file: 
         finally:
             con.close()
     # The outputs are written by this process, not by DuckDB, which may not write files at all.
-    if csv_file:
-        pa_csv.write_csv(table, csv_file)
-    if parquet_file:
-        pq.write_table(table, parquet_file)
+    for path, write in ((csv_file, pa_csv.write_csv), (parquet_file, pq.write_table)):
+        if path:
+            try:
+                write(table, str(path))
+            except OSError as error:
+                raise MhhsError(f"cannot write {path}: {error.strerror or error}") from None
     return render(table, max_rows)
 
 
@@ -87,5 +89,5 @@ def render(table, max_rows: int) -> str:
     lines = [" | ".join(n.ljust(w) for n, w in zip(names, widths)), "-+-".join("-" * w for w in widths)]
     lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
     shown = f"{len(rows)} of {table.num_rows}" if table.num_rows > len(rows) else str(table.num_rows)
-    lines.append(f"({shown} rows)")
+    lines.append(f"({shown} {'row' if table.num_rows == 1 else 'rows'})")
     return "\n".join(lines)

@@ -220,8 +220,7 @@ def test_ingest_killed_at_random_moments_shows_whole_files_or_nothing_and_a_reru
         for view, counts in shown.items():
             for source_file, rows in counts.items():
                 assert source_file in committed and rows == reference[view][source_file], (trial, kill_after, view, source_file)
-        rerun = mhhs(data, "ingest", world.landing)
-        assert rerun.returncode == 0, (trial, rerun.stderr)
+        assert cli.main(["--data-dir", str(data), "ingest", str(world.landing)]) == 0, trial  # the rerun
         assert lake_content(data) == reference_lake, (trial, kill_after)
         assert visible_counts(data) == reference
         shutil.rmtree(data)
@@ -396,12 +395,12 @@ def test_hostile_landing_entries_are_refused_with_a_reason_and_nothing_is_writte
         assert f"{name} ({code}: " in err
     assert dict(read_only(data, "SELECT source_file, reason_code FROM quarantine")) == expected
     good_rows = f"SELECT count(*) FROM consumption_submissions WHERE source_file = 'consumption/{good.name}'"
-    assert read_only(data, good_rows) == read_only(world.pristine, good_rows) != [(0,)]
+    assert read_only(data, good_rows)[0][0] == world.ingested_counts["submissions"][f"consumption/{good.name}"]
     # Nothing outside the landing directory was read or copied, and nothing was written outside DATA_DIR.
     assert tree(tmp_path, data) == before
     for path in data.rglob("*"):
         assert path.is_dir() or "ZQX" not in text_of(path), path
-    assert [p.name for p in (data / "refused_files").rglob("*") if p.is_file()] == ["huge_line.csv", "zipped.csv"]
+    assert sorted(p.name for p in (data / "refused_files").rglob("*") if p.is_file()) == ["huge_line.csv", "zipped.csv"]
     # A rerun finds every entry recorded already.
     assert cli.main(["--data-dir", str(data), "ingest", str(landing)]) == 0
 
@@ -422,7 +421,7 @@ def test_mhhs_sql_prints_a_table_and_writes_csv_and_parquet(world, tmp_path, cap
     code, out, _ = sql(capsys, world.data, query, "--csv", str(tmp_path / "runs.csv"), "--parquet", str(tmp_path / "runs.parquet"))
     assert code == 0
     assert out.splitlines()[0].split() == ["run_id", "|", "status"]
-    assert f"SF-{DAY}-v2 | succeeded" in out and "(3 rows)" in out
+    assert f"SF-{DAY}-v2 | succeeded" in out and out.rstrip().endswith("(3 rows)")
     with duckdb.connect() as con:
         assert con.sql(f"SELECT * FROM '{tmp_path / 'runs.csv'}'").fetchall() == \
             con.sql(f"SELECT * FROM '{tmp_path / 'runs.parquet'}'").fetchall() == read_only(world.data, query)
@@ -540,7 +539,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 COMPILED = Path("target") / "compiled" / "mhhs_settlement"
-PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture
@@ -593,18 +592,14 @@ def test_property_corrected_volumes_add_up_to_gsp_group_take(work_copy, rows, sh
     con.executemany("INSERT INTO stg_standing__gsp_group_take VALUES (?, ?, ?, ?)", [(g, DAY, p, t) for g, p, t, _ in takes])
     for model in ("int_gsp_group_correction", "gsp_group_correction", "supplier_volumes"):
         con.execute(f"CREATE OR REPLACE TABLE {model} AS {compiled[model]}")
-    correctable = all(abs(w) > 1e-9 for *_, w in takes)
-    failures = con.execute(compiled["assert_corrected_volumes_add_up_to_gsp_group_take"]).fetchall()
-    stopped = con.execute(compiled["assert_gsp_group_correction_possible"]).fetchall()
-    if correctable:
-        assert failures == [] and stopped == []
-        sums = dict(((g, p), s) for g, p, s in con.execute(
-            "SELECT gsp_group_id, settlement_period, sum(CASE measurement_quantity WHEN 'AI' THEN 1 ELSE -1 END * corrected_kwh) "
-            "FROM supplier_volumes GROUP BY ALL").fetchall())
-        for group, period, take, _ in takes:
-            assert abs(float(sums[(group, period)]) - float(take)) <= 0.001
-    else:  # W = 0: correctable only when the take already equals U
-        assert stopped or all(abs(float(t) - float(u)) < 0.0005 for (_, _, t, _), (_, _, u, _) in zip(takes, totals))
+    # (W = 0 gives a take equal to U here: CF = 1; a take that differs then stops the run, a dbt unit test.)
+    assert con.execute(compiled["assert_gsp_group_correction_possible"]).fetchall() == []
+    assert con.execute(compiled["assert_corrected_volumes_add_up_to_gsp_group_take"]).fetchall() == []
+    sums = dict(((g, p), s) for g, p, s in con.execute(
+        "SELECT gsp_group_id, settlement_period, sum(CASE measurement_quantity WHEN 'AI' THEN 1 ELSE -1 END * corrected_kwh) "
+        "FROM supplier_volumes GROUP BY ALL").fetchall())
+    for group, period, take, _ in takes:
+        assert abs(float(sums[(group, period)]) - float(take)) <= 0.001
 
 
 @PROPERTY_SETTINGS
