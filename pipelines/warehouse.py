@@ -3,7 +3,9 @@ that refreshes them)."""
 
 import duckdb
 
+from pipelines.analyst_views import analyst_view_definitions
 from pipelines.lake import Lake, empty_select, period_columns
+from pipelines.locks import warehouse_lock
 
 INGESTION_LOG_COLUMNS = {
     "source_file": "VARCHAR", "dataset": "VARCHAR", "file_sha256": "VARCHAR", "status": "VARCHAR",
@@ -155,9 +157,6 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
 
 
 def refresh_views(lake: Lake) -> None:
-    from pipelines.analyst_views import analyst_view_definitions
-    from pipelines.locks import warehouse_lock
-
     views = {**view_definitions(lake), **settlement_view_definitions(lake)}
     views |= analyst_view_definitions(lake)
     # One transaction: a reader, or a crash part-way, sees the old set of views or the new one.
