@@ -8,14 +8,26 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from pipelines import validation
 from pipelines.errors import MhhsError
+
+# Files the commands create (lake, warehouse, published outputs, logs) are readable by their owner only,
+# whatever the caller's umask: registration and consumption data are personal data when linked.
+PRIVATE_UMASK = 0o077
 
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+        return validation.settlement_date(text)
+    except MhhsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _run_type(text: str) -> str:
+    try:
+        return validation.run_type(text)
+    except MhhsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive_int(text: str) -> int:
@@ -71,9 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     settle = commands.add_parser("settle", help="run validation, estimation, aggregation and GSP Group Correction for a date")
     settle.add_argument("--date", type=_date, required=True, help="settlement date, YYYY-MM-DD")
-    settle.add_argument("--run-type", required=True, help="run type from the settlement calendar, e.g. SF")
+    settle.add_argument("--run-type", type=_run_type, required=True, help="run type from the settlement calendar, e.g. SF")
     settle.add_argument("--standing-data", type=Path, default=None, help="standing data directory (defaults where absent)")
     settle.add_argument("--out", type=Path, default=None, help="where outputs are published (default DATA_DIR/outbound)")
+
+    sql = commands.add_parser("sql", help="run one read-only SELECT query on the warehouse and print the result")
+    sql.add_argument("query", metavar="QUERY", help='one SELECT statement, e.g. "SELECT * FROM latest_run_by_day"')
+    sql.add_argument("--csv", type=Path, default=None, metavar="FILE", help="also write the whole result as CSV")
+    sql.add_argument("--parquet", type=Path, default=None, metavar="FILE", help="also write the whole result as Parquet")
+    sql.add_argument("--max-rows", type=_positive_int, default=40, help="rows to print (default 40)")
 
     catalogue = commands.add_parser("catalogue", help="regenerate the artefacts derived from the data catalogue")
     catalogue.add_argument("--check", action="store_true", help="only report artefacts that differ (drift)")
@@ -132,6 +150,11 @@ def run(args: argparse.Namespace) -> int:
         run = settle(args.data_dir, args.date, args.run_type, args.standing_data, args.out)
         print(f"settlement run {run.run_id} succeeded; outputs in {run.out_dir / run.run_type / run.settlement_date.isoformat()}")
         return 0
+    if args.command == "sql":
+        from pipelines.sql import query
+
+        print(query(args.data_dir, args.query, args.csv, args.parquet, args.max_rows))
+        return 0
     if args.command == "catalogue":
         from pipelines.catalogue.artefacts import write_artefacts
 
@@ -180,6 +203,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    caller_umask = os.umask(PRIVATE_UMASK)
+    os.umask(caller_umask | PRIVATE_UMASK)
     try:
         return run(args)
     except MhhsError as error:
@@ -197,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 3
+    finally:
+        os.umask(caller_umask)
 
 
 if __name__ == "__main__":

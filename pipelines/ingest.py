@@ -28,9 +28,16 @@ from pipelines.catalogue.dip_schema import ENVELOPE_FIELDS, PERIOD_FIELDS, messa
 from pipelines.catalogue.sql_rules import quote_identifier, rules_for, typed
 from pipelines.errors import MhhsError
 from pipelines.lake import LONDON, Lake
+from pipelines.locks import ingestion_lock
 from pipelines.warehouse import INGESTION_LOG_COLUMNS, refresh_views
 
 RAW_RECORD_PREVIEW_BYTES = 500
+WITHHELD_RECORD = "(withheld: the row is malformed and its file has columns outside the data catalogue)"
+# A landing line is about 100 bytes; anything near this is not settlement data and would only cost memory.
+MAX_LINE_BYTES = 1024 * 1024
+# The first bytes of archive and compressed formats: they are refused, never unpacked.
+ARCHIVE_MAGIC = {b"PK\x03\x04": "zip", b"PK\x05\x06": "zip", b"\x1f\x8b": "gzip", b"BZh": "bzip2",
+                 b"\xfd7zXZ\x00": "xz", b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!": "rar", b"\x28\xb5\x2f\xfd": "zstd"}
 _ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
 INGESTION_LOG_SCHEMA = pa.schema([(name, _ARROW_TYPES[sql]) for name, sql in INGESTION_LOG_COLUMNS.items()])
 # Landing folders and the formats each accepts.
@@ -51,6 +58,15 @@ FILE_REASONS = {
     "FILE_DUPLICATE_COLUMNS": "the header names columns more than once: {columns}",
     "FILE_NOT_PARQUET": "the file is not a readable Parquet file",
     "FILE_NOT_JSON": "the file is not JSON (one message, an array of messages or one message per line)",
+    "FILE_ARCHIVE": "the file is a {kind} archive or compressed file; archives are never unpacked: land the files themselves",
+}
+# Files refused before their content is read, for the safety of the data directory (tested in
+# tests/test_reliability.py: a committed corpus cannot hold symlinks out of the tree or 1 MiB lines).
+UNSAFE_FILE_REASONS = {
+    "FILE_UNSAFE_NAME": "the file name holds '..', a path separator or a control character; rename the file",
+    "FILE_OUTSIDE_LANDING": "the file is a link to {target}, outside the landing directory; copy the file itself into it",
+    "FILE_NOT_REGULAR": "the entry is not a regular file (a device, pipe or socket)",
+    "FILE_LINE_TOO_LONG": f"a line is longer than {MAX_LINE_BYTES} bytes, far beyond any landing record",
 }
 ROW_REASONS = {
     "MALFORMED_ROW": "the row does not have one field per header column",
@@ -183,7 +199,8 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
         "string_split(CASE WHEN ends_with(line, '\r') THEN line[:-2] ELSE line END, ',') AS parts, "
         "contains(line, '\"') AS quoted "
         f"FROM read_csv({_sql_text(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, skip = 1, "
-        "delim = '\\0', quote = '', escape = '', auto_detect = false, strict_mode = false, max_line_size = 100000000)"
+        "delim = '\\0', quote = '', escape = '', auto_detect = false, strict_mode = false, "
+        f"max_line_size = {MAX_LINE_BYTES})"
     )
     quoted_matches = "regexp_extract_all(',' || array_to_string(parts, ','), ',(\"(?:[^\"]|\"\")*\"|[^,\"]*)', 0)"
 
@@ -192,8 +209,16 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
         return f"CASE WHEN quoted AND starts_with({raw}, '\"') THEN replace({raw}[2:-2], '\"\"', '\"') ELSE {raw} END"
 
     columns = ", ".join(f"{field(positions[c])} AS {quote_identifier(c)}" for c in dataset.column_names)
+    raw_record = "array_to_string(parts, ',')"
+    if dataset.name == "registrations" and positions["__field_count"] > len(dataset.column_names):
+        # Registration columns outside the catalogue (an address, a postcode) may identify a person or
+        # premises: they never leave ingestion, not even in the quarantine's raw record.
+        raw_record = (
+            f"CASE WHEN len(fields) <> {positions['__field_count']} THEN {_sql_text(WITHHELD_RECORD)} ELSE concat_ws(',', "
+            + ", ".join(f"coalesce({field(positions[c])}, '')" for c in dataset.column_names) + ") END"
+        )
     return (
-        f"SELECT row_number, array_to_string(parts, ',') AS raw_record, "
+        f"SELECT row_number, {raw_record} AS raw_record, "
         f"len(fields) <> {positions['__field_count']} OR NOT well_quoted AS malformed, NULL::VARCHAR AS dip_problem, {columns} "
         "FROM (SELECT row_number, parts, quoted, "
         "CASE WHEN quoted THEN list_transform(matches, lambda m: m[2:]) ELSE parts END AS fields, "
@@ -535,6 +560,11 @@ def _source(con, path: Path, dataset: catalogue.Dataset) -> str:
     if suffix not in LANDING_FORMATS[dataset.name]:
         formats = ", ".join(LANDING_FORMATS[dataset.name])
         raise FileRefused("FILE_UNSUPPORTED_TYPE", FILE_REASONS["FILE_UNSUPPORTED_TYPE"].format(formats=formats))
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    for magic, kind in ARCHIVE_MAGIC.items():  # an archive under an accepted name
+        if head.startswith(magic):
+            raise FileRefused("FILE_ARCHIVE", FILE_REASONS["FILE_ARCHIVE"].format(kind=kind))
     if suffix == ".csv":
         return _csv_source(con, path, dataset)
     if suffix == ".parquet":
@@ -557,6 +587,8 @@ def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str) -> Fi
             source = _source(con, path, dataset)
             checks = _value_checks(con, source, dataset)
         except duckdb.InvalidInputException as error:
+            if "maximum line size" in str(error).lower():
+                raise FileRefused("FILE_LINE_TOO_LONG", UNSAFE_FILE_REASONS["FILE_LINE_TOO_LONG"]) from None
             if "unicode" in str(error).lower() or "utf-8" in str(error).lower():
                 raise FileRefused("FILE_NOT_UTF8", FILE_REASONS["FILE_NOT_UTF8"]) from None
             raise FileRefused("FILE_NOT_CSV", FILE_REASONS["FILE_NOT_CSV"]) from None
@@ -598,7 +630,11 @@ def _refuse(lake: Lake, path: Path, relative: str, result: FileResult, file_id: 
     kept.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, staging / path.name)
     lake.move_into_place(staging / path.name, kept)
-    preview = path.open("rb").read(RAW_RECORD_PREVIEW_BYTES).decode("utf-8", errors="replace")
+    with open(path, "rb") as handle:
+        preview = handle.read(RAW_RECORD_PREVIEW_BYTES)
+    if result.dataset == "registrations":  # its rows may hold personal data: show only the header line
+        preview = preview.split(b"\n", 1)[0]
+    preview = preview.decode("utf-8", errors="replace")
     result.status, result.reason_code, result.reason = "refused", refusal.reason_code, refusal.reason
     result.rows_in = result.rows_quarantined = 1
     result.rows_accepted = 0
@@ -616,14 +652,58 @@ def _refuse(lake: Lake, path: Path, relative: str, result: FileResult, file_id: 
     return result
 
 
+_UNSAFE_NAME = re.compile(r"\.\.|[/\\\x00-\x1f\x7f]")
+
+
+def _unsafe(path: Path, landing_dir: Path) -> FileRefused | None:
+    """Why an entry of a landing folder must not be read, if it must not: only regular files that really
+    live inside the landing directory are read, so no landing entry can make ingestion read or copy a
+    file from elsewhere."""
+    if _UNSAFE_NAME.search(path.name):
+        return FileRefused("FILE_UNSAFE_NAME", UNSAFE_FILE_REASONS["FILE_UNSAFE_NAME"])
+    resolved = path.resolve()
+    if not resolved.is_relative_to(landing_dir.resolve()):
+        return FileRefused("FILE_OUTSIDE_LANDING", UNSAFE_FILE_REASONS["FILE_OUTSIDE_LANDING"].format(target=resolved))
+    if not resolved.is_file():
+        return FileRefused("FILE_NOT_REGULAR", UNSAFE_FILE_REASONS["FILE_NOT_REGULAR"])
+    return None
+
+
 def landing_files(landing_dir: Path) -> list[tuple[Path, str]]:
-    """Every file directly under DIR/registrations/ and DIR/consumption/, registrations first, in name order."""
+    """Every entry directly under DIR/registrations/ and DIR/consumption/ except folders and hidden files,
+    registrations first, in name order."""
     found = []
     for dataset_name in ("registrations", "consumption"):
         folder = landing_dir / dataset_name
         if folder.is_dir():
-            found += [(p, dataset_name) for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
+            found += [(p, dataset_name) for p in sorted(folder.iterdir())
+                      if not p.name.startswith(".") and not (p.is_dir() and not p.is_symlink())]
     return found
+
+
+def _refuse_unsafe(lake: Lake, relative: str, dataset_name: str, refusal: FileRefused) -> FileResult:
+    """Record an unsafe entry without reading it: its id is the hash of its name and reason, so a rerun
+    finds it already recorded."""
+    sha = hashlib.sha256(f"{relative}\0{refusal.reason_code}\0{refusal.reason}".encode()).hexdigest()
+    file_id = sha[:16]
+    if lake.is_ingested(file_id):
+        return FileResult(source_file=relative, dataset=dataset_name, file_sha256=sha, status="already_ingested")
+    result = FileResult(source_file=relative, dataset=dataset_name, file_sha256=sha, status="refused",
+                        rows_in=1, rows_quarantined=1, reason_code=refusal.reason_code, reason=refusal.reason,
+                        rejections={refusal.reason_code: 1})
+    staging = lake.staging_dir(file_id)
+    con = duckdb.connect()
+    con.register(
+        "refused",
+        pa.table({"source_file": [relative], "row_number": pa.array([None], pa.int64()), "reason_code": [refusal.reason_code],
+                  "reason": [refusal.reason], "raw_record": pa.array([None], pa.string())}),
+    )
+    con.execute(f"COPY (SELECT * FROM refused) TO '{staging / 'quarantine.parquet'}' (FORMAT parquet)")
+    con.close()
+    lake.move_into_place(staging / "quarantine.parquet", lake.quarantine / f"{file_id}.parquet")
+    _write_log(lake, result, file_id, staging)
+    shutil.rmtree(staging, ignore_errors=True)
+    return result
 
 
 def ingest(landing_dir: Path, data_dir: Path) -> IngestSummary:
@@ -635,9 +715,14 @@ def ingest(landing_dir: Path, data_dir: Path) -> IngestSummary:
         raise MhhsError(f"no landing files under {landing_dir}/consumption/ or {landing_dir}/registrations/")
     lake = Lake(data_dir)
     lake.create()
-    lake.discard_staging()
-    results = [_ingest_file(lake, path, str(path.relative_to(landing_dir)), name) for path, name in files]
-    refresh_views(lake)
+    with ingestion_lock(lake.data_dir):
+        lake.discard_staging()
+        results = []
+        for path, name in files:
+            relative = f"{name}/{path.name}"
+            refusal = _unsafe(path, landing_dir)
+            results.append(_refuse_unsafe(lake, relative, name, refusal) if refusal else _ingest_file(lake, path, relative, name))
+        refresh_views(lake)
     return IngestSummary(results)
 
 

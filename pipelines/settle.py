@@ -4,10 +4,11 @@
         started.parquet      the run's record when it started (status running)
         standing/            the standing data it used (basis data)
         work.duckdb          the dbt models of the run (dbt_project/), its only writer
-        basis/               registrations in force, reads after estimation and the periods it used
+        basis/               the landing files (ingestion log) it was given, registrations in force, reads
+                             after estimation and the periods it used
         staged/              its outputs before the gate (a failed gate leaves them here)
         gate.duckdb          views over staged/, basis/ and standing/ that the gate validates
-        published/           its outputs, as published (staged/ renamed once the gate passed)
+        published/           its outputs, as published (staged/ renamed whole once the gate passed)
         finished.parquet     written last: succeeded_at, or the reason it failed
     OUT/<run_type>/<date>/   the outputs of the latest succeeded run (supplier_volumes, gsp_group_correction,
                              review_flags, settlement_runs as CSV and Parquet, data_quality_report.html),
@@ -32,10 +33,13 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines import gate
+from pipelines import gate, validation
+from pipelines.atomic import replace_directory
 from pipelines.errors import MhhsError
 from pipelines.gate import GateResult
 from pipelines.lake import Lake
+from pipelines.lineage import snapshot_landing_files
+from pipelines.locks import settlement_lock
 from pipelines.periods import local_midnight_utc
 from pipelines.report import write_report
 from pipelines.standing_data import load_standing_data
@@ -152,6 +156,7 @@ def _run_dbt(run: SettlementRun, database: Path, lake: Lake) -> subprocess.Compl
         "run_type": run.run_type,
         "run_started_at": run.started_at.isoformat(),
         "lake_dir": str(lake.root),
+        "ingestion_log": str(run.run_dir / "basis" / "landing_files.parquet"),
     }
     env = {**os.environ, "MHHS_WAREHOUSE": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     return subprocess.run(
@@ -201,9 +206,10 @@ def _failures(run: SettlementRun, database: Path, output: str) -> list[str]:
 
 
 def _stage(run: SettlementRun, database: Path, succeeded_at: datetime) -> Path:
-    """The run's outputs and basis data as files, for the gate to check before anything is published."""
+    """The run's outputs and basis data as files, for the gate to check before anything is published.
+    Basis files are written aside and moved into basis/ whole, since views read them."""
     staged = run.run_dir / "staged"
-    basis = run.run_dir / "basis"
+    basis = run.run_dir / ".basis"
     staged.mkdir()
     basis.mkdir()
     record = pa.Table.from_pylist(
@@ -224,27 +230,22 @@ def _stage(run: SettlementRun, database: Path, succeeded_at: datetime) -> Path:
             f"COPY (SELECT * FROM main.int_consumption_refused ORDER BY source_file, mpan_core, settlement_period) "
             f"TO '{staged / 'quarantine.parquet'}' (FORMAT parquet)"
         )
+    for part in basis.iterdir():
+        os.replace(part, run.run_dir / "basis" / part.name)
+    basis.rmdir()
     return staged
 
 
 def _publish(run: SettlementRun) -> None:
-    """published/ is the run's record of what it published; OUT/<run_type>/<date>/ is swapped whole, so a
-    reader sees the previous outputs or the new ones."""
-    published = run.run_dir / "published"
-    os.replace(run.run_dir / "staged", published)
+    """published/ (renamed whole, so views over runs/*/published/ never read a half-written file) is the
+    run's record of what it published; OUT/<run_type>/<date>/ is swapped whole, so a reader sees the
+    previous outputs or the new ones."""
+    published = (run.run_dir / "staged").rename(run.run_dir / "published")
     target = run.out_dir / run.run_type / run.settlement_date.isoformat()
     incoming = target.with_name(f".{target.name}.incoming")
     shutil.rmtree(incoming, ignore_errors=True)
     shutil.copytree(published, incoming, ignore=shutil.ignore_patterns("quarantine.parquet"))
-    if target.exists():
-        outgoing = target.with_name(f".{target.name}.outgoing")
-        shutil.rmtree(outgoing, ignore_errors=True)
-        os.replace(target, outgoing)
-        os.replace(incoming, target)
-        shutil.rmtree(outgoing)
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(incoming, target)
+    replace_directory(incoming, target)
 
 
 def failed_dir(data_dir: Path, run: SettlementRun) -> Path:
@@ -264,6 +265,13 @@ def _stop(run: SettlementRun, lake: Lake, problems: list[str], gate_result: Gate
 
 def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None = None,
            out_dir: Path | None = None) -> SettlementRun:
+    settlement_date, run_type = validation.settlement_date(settlement_date), validation.run_type(run_type)
+    with settlement_lock(data_dir, settlement_date, run_type):
+        return _settle(data_dir, settlement_date, run_type, standing_dir, out_dir)
+
+
+def _settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None,
+            out_dir: Path | None) -> SettlementRun:
     lake = Lake(data_dir)
     calendar = SettlementCalendar.from_standing_data(load_standing_data(standing_dir))
     if run_type not in calendar.working_days_after:
@@ -290,6 +298,7 @@ def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: P
     record = {"run_id": run.run_id, "run_type": run_type, "settlement_date": settlement_date, "version": version,
               "started_at": run.started_at}
     _write_record(run.run_dir / "started.parquet", record, STARTED_SCHEMA)
+    snapshot_landing_files(lake, run.run_dir / "basis")
     checker = gate.GateProcess(lake.data_dir, run.run_dir, run.run_id)
     try:
         database = _prepare(run, tables)

@@ -3,13 +3,19 @@ that refreshes them)."""
 
 import duckdb
 
+from pipelines.analyst_views import analyst_view_definitions
 from pipelines.lake import Lake, empty_select, period_columns
+from pipelines.locks import warehouse_lock
 
 INGESTION_LOG_COLUMNS = {
     "source_file": "VARCHAR", "dataset": "VARCHAR", "file_sha256": "VARCHAR", "status": "VARCHAR",
     "rows_in": "BIGINT", "rows_accepted": "BIGINT", "rows_quarantined": "BIGINT", "reason_code": "VARCHAR",
     "reason": "VARCHAR", "rejections": "VARCHAR", "ingested_at": "TIMESTAMPTZ", "file_id": "VARCHAR",
 }
+
+
+def empty_ingestion_log() -> str:
+    return "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in INGESTION_LOG_COLUMNS.items()) + " WHERE false"
 
 
 def _committed(lake: Lake, dataset: str, hive: bool) -> str:
@@ -22,11 +28,10 @@ def _committed(lake: Lake, dataset: str, hive: bool) -> str:
 
 def view_definitions(lake: Lake) -> dict[str, str]:
     """SQL of every warehouse view over the lake (a typed empty SELECT where the lake has no file yet)."""
-    log_columns = ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in INGESTION_LOG_COLUMNS.items())
     views = {
         "ingestion_log": (
             f"SELECT * FROM read_parquet('{lake.glob('ingestion_log')}')"
-            if lake.has_files("ingestion_log") else f"SELECT {log_columns} WHERE false"
+            if lake.has_files("ingestion_log") else empty_ingestion_log()
         ),
         "ingestion_quarantine": (
             f"SELECT q.* FROM read_parquet('{lake.glob('quarantine')}', filename = true) q "
@@ -152,8 +157,13 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
 
 
 def refresh_views(lake: Lake) -> None:
-    with duckdb.connect(str(lake.warehouse)) as con:
-        for name, sql in {**view_definitions(lake), **settlement_view_definitions(lake)}.items():
+    views = {**view_definitions(lake), **settlement_view_definitions(lake)}
+    views |= analyst_view_definitions(lake)
+    # One transaction: a reader, or a crash part-way, sees the old set of views or the new one.
+    with warehouse_lock(lake.data_dir), duckdb.connect(str(lake.warehouse)) as con:
+        con.execute("BEGIN TRANSACTION")
+        for name, sql in views.items():
             con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+        con.execute("COMMIT")
 
 

@@ -10,9 +10,12 @@
 '{{ var("lake_dir") }}/{{ dataset }}/{% if partition %}{{ partition }}/{% else %}**/{% endif %}*.parquet'
 {%- endmacro %}
 
-{#- Only rows of landing files whose ingestion committed (their ingestion log entry exists). -#}
+{#- Only rows of landing files whose ingestion committed (their ingestion log entry exists). A settlement
+    run passes the log as it was when the run started (var ingestion_log), so a file ingested while the
+    run is under way never reaches some of its models and not others. -#}
 {% macro committed(alias) -%}
-{{ alias }}.file_sha256 in (select file_sha256 from read_parquet({{ lake('ingestion_log') }}))
+{%- set log = "'" ~ var('ingestion_log') ~ "'" if var('ingestion_log', none) else lake('ingestion_log') -%}
+{{ alias }}.file_sha256 in (select file_sha256 from read_parquet({{ log }}))
 {%- endmacro %}
 
 {#- True when a 13-digit MPAN core's last digit is its check digit (DOMAIN.md section 7): the first 12

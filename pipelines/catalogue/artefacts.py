@@ -339,7 +339,7 @@ def data_dictionary() -> str:
 def reason_codes() -> str:
     """Every reason code ingestion can give, from the catalogue's rules and ingestion's own reasons."""
     from pipelines.catalogue.sql_rules import rules_for
-    from pipelines.ingest import FILE_REASONS, ROW_REASONS
+    from pipelines.ingest import FILE_REASONS, ROW_REASONS, UNSAFE_FILE_REASONS
 
     lines = [
         "<!-- Generated from pipelines/catalogue/catalogue.yml and pipelines/ingest.py by `make catalogue`; do not edit. -->",
@@ -358,6 +358,9 @@ def reason_codes() -> str:
     lines += ["", "## Whole files (kept under `DATA_DIR/refused_files/`, the command exits 1)", "",
               "| reason code | reason |", "|---|---|"]
     lines += [f"| `{code}` | {text} |" for code, text in FILE_REASONS.items()]
+    lines += ["", "## Files refused for the data directory's safety (the command exits 1)", "",
+              "| reason code | reason |", "|---|---|"]
+    lines += [f"| `{code}` | {text} |" for code, text in UNSAFE_FILE_REASONS.items()]
     return "\n".join(lines) + "\n"
 
 
