@@ -624,6 +624,39 @@ def landing_files(landing_dir: Path) -> list[tuple[Path, str]]:
     return found
 
 
+def pending_landing_files(landing_dir: Path, data_dir: Path) -> list[str]:
+    """Landing files (relative to `landing_dir`) whose content the lake has not ingested yet."""
+    landing_dir = Path(landing_dir)
+    if not landing_dir.is_dir():
+        raise MhhsError(f"landing directory {landing_dir} does not exist")
+    lake = Lake(data_dir)
+    return [str(path.relative_to(landing_dir)) for path, _ in landing_files(landing_dir)
+            if not lake.is_ingested(sha256_of(path)[:16])]
+
+
+def ingest_landing_file(landing_dir: Path, relative: str, data_dir: Path) -> FileResult:
+    """Ingest one landing file (`relative` to `landing_dir`, under consumption/ or registrations/).
+
+    The same commit as `mhhs ingest`: its rows count only once its ingestion log entry exists, and a file
+    already ingested is skipped. Files may be ingested in parallel; refresh the warehouse views once after
+    (warehouse.refresh_views).
+    """
+    path = Path(landing_dir) / relative
+    dataset_name = Path(relative).parts[0]
+    if dataset_name not in ("consumption", "registrations") or not path.is_file():
+        raise MhhsError(f"{relative} is not a landing file under {landing_dir}/consumption/ or registrations/")
+    lake = Lake(data_dir)
+    lake.create()
+    return _ingest_file(lake, path, relative, dataset_name)
+
+
+def lake_partitions(data_dir: Path, result: FileResult) -> list[str]:
+    """The lake partitions a landing file's rows went to, e.g. consumption/settlement_date=2026-10-25."""
+    lake = Lake(data_dir)
+    file_id = result.file_sha256[:16]
+    return sorted(str(part.parent.relative_to(lake.root)) for part in lake.root.glob(f"{result.dataset}/*/{file_id}.parquet"))
+
+
 def ingest(landing_dir: Path, data_dir: Path) -> IngestSummary:
     landing_dir = Path(landing_dir)
     if not landing_dir.is_dir():
