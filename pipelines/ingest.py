@@ -654,7 +654,7 @@ def lake_partitions(data_dir: Path, result: FileResult) -> list[str]:
     """The lake partitions a landing file's rows went to, e.g. consumption/settlement_date=2026-10-25."""
     lake = Lake(data_dir)
     file_id = result.file_sha256[:16]
-    return sorted(str(part.parent.relative_to(lake.root)) for part in lake.root.glob(f"{result.dataset}/*/{file_id}.parquet"))
+    return sorted(str(part.parent.relative_to(lake.root)) for part in lake.root.glob(f"{result.dataset}/*/{file_id}*.parquet"))
 
 
 def ingest(landing_dir: Path, data_dir: Path) -> IngestSummary:

@@ -9,6 +9,7 @@ The DAGs read their folders from the environment of the Airflow workers:
 """
 
 import os
+import socket
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -54,3 +55,10 @@ def settlement_runs_to_perform(today: date, settlement_date: str | None, run_typ
     if run_type not in calendar.working_days_after:
         raise MhhsError(f"unknown run type {run_type!r}; the settlement calendar has {', '.join(calendar.working_days_after)}")
     return [(run_type, day)]
+
+
+def worker_hostname() -> str:
+    """The name Airflow records for the worker running a task ([core] hostname_callable): MHHS_WORKER_NAME
+    where several workers share one machine (the native scale-out test, `make airflow WORKERS=2`), else the
+    machine's name."""
+    return os.environ.get("MHHS_WORKER_NAME") or socket.getfqdn()
