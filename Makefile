@@ -6,7 +6,7 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 
-.PHONY: setup demo test lock catalogue sample clean
+.PHONY: setup demo test test-scale airflow lock catalogue sample clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,18 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Airflow with the CeleryExecutor (Postgres, Redis, two workers) settling a day across both workers.
+test-scale: setup
+	MHHS_SCALE_OUT=1 $(BIN)/python -m pytest tests/test_scale_out.py -q
+
+# Airflow on this machine against DATA_DIR (landing files in DATA_DIR/landing): UI on the printed URL,
+# Ctrl-C stops it. WORKERS Celery workers; STANDING_DATA as `mhhs settle --standing-data`.
+AIRFLOW_STATE ?= .airflow
+WORKERS ?= 2
+airflow: setup
+	MHHS_DATA_DIR=$(abspath $(DATA_DIR)) $(if $(STANDING_DATA),MHHS_STANDING_DATA=$(abspath $(STANDING_DATA))) \
+		scripts/airflow-cluster.sh run $(AIRFLOW_STATE) $(WORKERS)
 
 # Regenerates the full pinned dependency tree from pyproject.toml.
 lock:

@@ -25,7 +25,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException
 
 from pipelines.errors import MhhsError
 from pipelines.orchestration import Folders, settlement_runs_to_perform
@@ -84,10 +84,10 @@ def mhhs_settlement():
 
     @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(hours=1))
     def gate_and_publish() -> None:
-        # the runs start_runs started; none when it failed (then there is nothing to publish or record)
+        # the runs start_runs started; none when it failed, which fails the DAG run here too (its log says why)
         partitions = get_current_context()["ti"].xcom_pull(task_ids="start_runs")
         if partitions is None:
-            raise AirflowSkipException("start_runs started no settlement run")
+            raise AirflowFailException("start_runs failed, so no settlement run started: see its log")
         out_dir = Folders.from_environment().out_dir
         stopped = []
         for run_dir in dict.fromkeys(partition["run_dir"] for partition in partitions):

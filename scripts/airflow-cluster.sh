@@ -5,6 +5,7 @@
 #
 #   scripts/airflow-cluster.sh start STATE_DIR [WORKERS]   start everything (default 2 workers), return when ready
 #   scripts/airflow-cluster.sh stop STATE_DIR              stop every process it started, delete the database
+#   scripts/airflow-cluster.sh run STATE_DIR [WORKERS]     start, wait for Ctrl-C, stop (`make airflow`)
 #
 # STATE_DIR/env holds the settings (source it to use the `airflow` CLI against the cluster), STATE_DIR/logs
 # each service's log, STATE_DIR/pids/<service>.pid the process (group) of each. MHHS_DATA_DIR,
@@ -16,7 +17,7 @@ BIN=${MHHS_VENV_BIN:-$ROOT/.venv/bin}
 # The services, named as in docker/compose.yaml (tests/test_docker.py checks they match).
 SERVICES=(postgres redis airflow-init scheduler api-server dag-processor worker)
 
-usage() { echo "usage: $0 start STATE_DIR [WORKERS] | stop STATE_DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start STATE_DIR [WORKERS] | stop STATE_DIR | run STATE_DIR [WORKERS]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 command=$1
 state=$(realpath -m "$2")
@@ -136,5 +137,12 @@ ENV
 case $command in
     start) trap 'status=$?; [ $status -eq 0 ] || stop; exit $status' EXIT; start ;;
     stop) stop ;;
+    run)
+        trap 'stop; exit 0' INT TERM
+        trap stop EXIT
+        start
+        echo "UI and API: $MHHS_AIRFLOW_URL    data: $MHHS_DATA_DIR    landing: $MHHS_LANDING_DIR"
+        echo "airflow CLI against it: source $state/env    Ctrl-C stops everything"
+        while true; do sleep 3600 & wait $!; done ;;
     *) usage ;;
 esac
