@@ -8,7 +8,7 @@ DATA_DIR ?= data
 BENCH_MPANS ?= 1000000
 BENCH_FORMAT ?= parquet
 
-.PHONY: setup demo test bench lock catalogue docs docs-renderer sample clean
+.PHONY: setup demo test test-scale airflow bench lock catalogue docs docs-renderer sample clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,18 @@ test: setup docs-renderer
 # Times ingest, settle and the gate on generated data; writes bench/results/ and docs/benchmarks.md.
 bench: setup
 	$(BIN)/mhhs --data-dir $(DATA_DIR) bench --mpans $(BENCH_MPANS) --format $(BENCH_FORMAT)
+
+# Airflow with the CeleryExecutor (Postgres, Redis, two workers) settling a day across both workers.
+test-scale: setup
+	MHHS_SCALE_OUT=1 $(BIN)/python -m pytest tests/test_scale_out.py -q
+
+# Airflow on this machine against DATA_DIR (landing files in DATA_DIR/landing): UI on the printed URL,
+# Ctrl-C stops it. WORKERS Celery workers; STANDING_DATA as `mhhs settle --standing-data`.
+AIRFLOW_STATE ?= .airflow
+WORKERS ?= 2
+airflow: setup
+	MHHS_DATA_DIR=$(abspath $(DATA_DIR)) $(if $(STANDING_DATA),MHHS_STANDING_DATA=$(abspath $(STANDING_DATA))) \
+		scripts/airflow-cluster.sh run $(AIRFLOW_STATE) $(WORKERS)
 
 # Regenerates the full pinned dependency tree from pyproject.toml.
 lock:

@@ -681,10 +681,14 @@ def landing_files(landing_dir: Path) -> list[tuple[Path, str]]:
     return found
 
 
+def _unsafe_id(relative: str, refusal: FileRefused) -> str:
+    return hashlib.sha256(f"{relative}\0{refusal.reason_code}\0{refusal.reason}".encode()).hexdigest()
+
+
 def _refuse_unsafe(lake: Lake, relative: str, dataset_name: str, refusal: FileRefused) -> FileResult:
     """Record an unsafe entry without reading it: its id is the hash of its name and reason, so a rerun
     finds it already recorded."""
-    sha = hashlib.sha256(f"{relative}\0{refusal.reason_code}\0{refusal.reason}".encode()).hexdigest()
+    sha = _unsafe_id(relative, refusal)
     file_id = sha[:16]
     if lake.is_ingested(file_id):
         return FileResult(source_file=relative, dataset=dataset_name, file_sha256=sha, status="already_ingested")
@@ -704,6 +708,49 @@ def _refuse_unsafe(lake: Lake, relative: str, dataset_name: str, refusal: FileRe
     _write_log(lake, result, file_id, staging)
     shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def pending_landing_files(landing_dir: Path, data_dir: Path) -> list[str]:
+    """Landing files (relative to `landing_dir`) whose content the lake has not ingested yet."""
+    landing_dir = Path(landing_dir)
+    if not landing_dir.is_dir():
+        raise MhhsError(f"landing directory {landing_dir} does not exist")
+    lake = Lake(data_dir)
+    pending = []
+    for path, _ in landing_files(landing_dir):
+        relative = str(path.relative_to(landing_dir))
+        refusal = _unsafe(path, landing_dir)
+        # an unsafe entry is never read, not even to hash it: it is known by its name and reason
+        file_id = _unsafe_id(relative, refusal)[:16] if refusal else sha256_of(path)[:16]
+        if not lake.is_ingested(file_id):
+            pending.append(relative)
+    return pending
+
+
+def ingest_landing_file(landing_dir: Path, relative: str, data_dir: Path) -> FileResult:
+    """Ingest one landing file (`relative` to `landing_dir`, under consumption/ or registrations/).
+
+    The same commit as `mhhs ingest`: its rows count only once its ingestion log entry exists, and a file
+    already ingested is skipped; an unsafe entry is refused unread. Ingestions of one lake take turns (they
+    share its staging area); refresh the warehouse views once after (warehouse.refresh_views).
+    """
+    landing_dir = Path(landing_dir)
+    path = landing_dir / relative
+    dataset_name = Path(relative).parts[0]
+    if dataset_name not in ("consumption", "registrations") or len(Path(relative).parts) != 2:
+        raise MhhsError(f"{relative} is not a landing file under {landing_dir}/consumption/ or registrations/")
+    lake = Lake(data_dir)
+    with ingestion_lock(lake.data_dir):
+        lake.create()
+        refusal = _unsafe(path, landing_dir)
+        return _refuse_unsafe(lake, relative, dataset_name, refusal) if refusal else _ingest_file(lake, path, relative, dataset_name)
+
+
+def lake_partitions(data_dir: Path, result: FileResult) -> list[str]:
+    """The lake partitions a landing file's rows went to, e.g. consumption/settlement_date=2026-10-25."""
+    lake = Lake(data_dir)
+    file_id = result.file_sha256[:16]
+    return sorted(str(part.parent.relative_to(lake.root)) for part in lake.root.glob(f"{result.dataset}/*/{file_id}*.parquet"))
 
 
 def ingest(landing_dir: Path, data_dir: Path) -> IngestSummary:

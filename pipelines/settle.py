@@ -3,21 +3,29 @@
     DATA_DIR/runs/<run_type>/<date>/v<version>/
         started.parquet      the run's record when it started (status running)
         standing/            the standing data it used (basis data)
-        work.duckdb          the dbt models of the run (dbt_project/), its only writer
+        partitions/<name>/   one partition of the run's GSP Groups ("all", or the groups' ids joined by -):
+            work.duckdb      the dbt models of the partition (dbt_project/), its only writer
+            result.json      written last: its GSP Groups, and what stopped it if anything did
         basis/               the landing files (ingestion log) it was given, registrations in force, reads
                              after estimation and the periods it used
         staged/              its outputs before the gate (a failed gate leaves them here)
         gate.duckdb          views over staged/, basis/ and standing/ that the gate validates
         published/           its outputs, as published (staged/ renamed whole once the gate passed)
+        timings.json         how long its steps took (dbt build, staging, gate, publication)
         finished.parquet     written last: succeeded_at, or the reason it failed
     OUT/<run_type>/<date>/   the outputs of the latest succeeded run (supplier_volumes, gsp_group_correction,
                              review_flags, settlement_runs as CSV and Parquet, data_quality_report.html),
                              replaced atomically
-    DATA_DIR/failed/<run_type>/<date>/   the report of the latest run whose gate or stopping checks failed
+    DATA_DIR/failed/<run_type>/<date>/   the report of the latest run that was stopped
+
+A run is start_run, then settle_partition for partitions covering its GSP Groups once each (in parallel on
+several machines if need be: each partition writes only its own DuckDB file), then finish_run, which reads
+the partitions together, gates them with Great Expectations (pipelines.gate) and publishes. Every settlement model is local to a GSP Group, so the outputs do
+not depend on the partitioning. `mhhs settle` settles one partition holding every group; Airflow maps one
+task per GSP Group (dags/mhhs_settlement.py).
 
 The settlement arithmetic lives in dbt; this module prepares the inputs, runs dbt, reports a stopped run
-in words (the failing checks name what is missing), gates the result with Great Expectations
-(pipelines.gate) and publishes.
+in words (the failing checks name what is missing) and publishes.
 """
 
 import json
@@ -26,6 +34,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -54,12 +63,16 @@ PUBLISHED_TABLES = {
     "gsp_group_correction": "settlement_period, gsp_group_id",
     "review_flags": "mpan_core, measurement_quantity, flag, first_period",
 }
-# Basis data kept with every run: (file name, dbt model, row order).
+# Relations of every partition that finish_run reads together (int_settlement_periods is the same in each).
+COMBINED_RELATIONS = ["supplier_volumes", "gsp_group_correction", "review_flags", "int_registrations_in_force",
+                      "int_consumption_estimated", "int_consumption_refused"]
+# Basis data kept with every run: (file name, relation, row order).
 BASIS_TABLES = [
     ("registrations_in_force", "int_registrations_in_force", "mpan_core, measurement_quantity"),
     ("consumption_after_estimation", "int_consumption_estimated", "mpan_core, measurement_quantity"),
     ("settlement_periods", "int_settlement_periods", "settlement_period"),
 ]
+STANDING_TABLES = ["llf", "gsp_group_take", "ccc", "gsp_groups", "load_shape_default"]
 DBT_SELECTION = ["path:models/staging", "path:models/intermediate", "path:models/marts", "path:tests/settlement"]
 # What each stopping check means, in words for the message.
 STOPPING_CHECKS = {
@@ -84,6 +97,18 @@ class SettlementRun:
     started_at: datetime
     run_dir: Path
     out_dir: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.run_dir.parents[3]
+
+    @property
+    def partitions_dir(self) -> Path:
+        return self.run_dir / "partitions"
+
+
+class PartitionStopped(MhhsError):
+    """A partition's stopping checks failed; its result.json says which, finish_run reports them."""
 
 
 def runs_root(data_dir: Path) -> Path:
@@ -138,140 +163,11 @@ def create_standing_schema(database: Path, tables: dict[str, pa.Table]) -> None:
             con.unregister("incoming")
 
 
-def _prepare(run: SettlementRun, tables: dict[str, pa.Table]) -> Path:
-    """The run's work database with its standing data, also kept as Parquet basis data."""
-    database = run.run_dir / "work.duckdb"
-    create_standing_schema(database, tables)
-    (run.run_dir / "standing").mkdir()
-    with duckdb.connect(str(database)) as con:
-        for name in tables:
-            con.execute(f"COPY standing.{name} TO '{run.run_dir / 'standing' / f'{name}.parquet'}' (FORMAT parquet)")
-    return database
-
-
-def _run_dbt(run: SettlementRun, database: Path, lake: Lake) -> subprocess.CompletedProcess:
-    variables = {
-        "settlement_date": run.settlement_date.isoformat(),
-        "run_id": run.run_id,
-        "run_type": run.run_type,
-        "run_started_at": run.started_at.isoformat(),
-        "lake_dir": str(lake.root),
-        "ingestion_log": str(run.run_dir / "basis" / "landing_files.parquet"),
-    }
-    env = {**os.environ, "MHHS_WAREHOUSE": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--select", *DBT_SELECTION, "--exclude", "test_type:unit",
-         "--vars", json.dumps(variables),
-         "--profiles-dir", str(DBT_PROJECT), "--project-dir", str(DBT_PROJECT),
-         "--target-path", str(run.run_dir / "target"), "--log-path", str(run.run_dir / "logs")],
-        cwd=DBT_PROJECT, env=env, capture_output=True, text=True,
-    )
-
-
-def _dbt_errors(output: str) -> list[str]:
-    """dbt's own error lines (a compilation error, say), without colour codes and timestamps."""
-    lines = [re.sub(r"\x1b\[[0-9;]*m|^\d\d:\d\d:\d\d\s+", "", line).strip() for line in output.splitlines()]
-    errors = []
-    for index, line in enumerate(lines):
-        if re.search(r"\b(Compilation|Parsing|Runtime|Database|Dependency) Error\b", line):
-            detail = next((text for text in lines[index + 1:index + 4] if text), "")
-            errors.append(f"{line} {detail}".strip())
-    return errors[:_SHOWN_ROWS]
-
-
-def _failures(run: SettlementRun, database: Path, output: str) -> list[str]:
-    """What stopped the run, in words, from dbt's run results and the failing rows it stored."""
-    results_file = run.run_dir / "target" / "run_results.json"
-    if not results_file.exists():
-        return _dbt_errors(output) or ["dbt did not run; see " + str(run.run_dir / "dbt_output.txt")]
-    problems = []
-    with duckdb.connect(str(database), read_only=True) as con:
-        for result in json.loads(results_file.read_text())["results"]:
-            if result["status"] not in ("fail", "error"):
-                continue
-            name = result["unique_id"].split(".")[2]
-            words = STOPPING_CHECKS.get(name, name)
-            if result["status"] == "error":
-                message = " ".join(line.strip() for line in str(result.get("message", "")).splitlines()[:3])
-                problems.append(f"{words}: {message}")
-                continue
-            try:
-                rows = con.execute(f"SELECT * FROM dbt_test__audit.{name} LIMIT {_SHOWN_ROWS}").fetchall()
-                columns = [d[0] for d in con.description]
-                shown = "; ".join(", ".join(f"{c}={v}" for c, v in zip(columns, row)) for row in rows)
-            except duckdb.Error:
-                shown = ""
-            problems.append(f"{words} ({result.get('failures')} rows){': ' + shown if shown else ''}")
-    return problems or _dbt_errors(output) or ["dbt failed; see " + str(run.run_dir / "dbt_output.txt")]
-
-
-def _stage(run: SettlementRun, database: Path, succeeded_at: datetime) -> Path:
-    """The run's outputs and basis data as files, for the gate to check before anything is published.
-    Basis files are written aside and moved into basis/ whole, since views read them."""
-    staged = run.run_dir / "staged"
-    basis = run.run_dir / ".basis"
-    staged.mkdir()
-    basis.mkdir()
-    record = pa.Table.from_pylist(
-        [{"run_id": run.run_id, "run_type": run.run_type, "settlement_date": run.settlement_date, "version": run.version,
-          "started_at": run.started_at, "succeeded_at": succeeded_at, "status": "succeeded"}],
-        schema=SETTLEMENT_RUNS_SCHEMA,
-    )
-    with duckdb.connect(str(database), read_only=True) as con:
-        con.register("settlement_run", record)
-        con.execute(f"COPY settlement_run TO '{staged / 'settlement_runs.parquet'}' (FORMAT parquet)")
-        con.execute(f"COPY settlement_run TO '{staged / 'settlement_runs.csv'}' (HEADER, DELIMITER ',')")
-        for table, order in PUBLISHED_TABLES.items():
-            for fmt, options in (("parquet", "FORMAT parquet"), ("csv", "HEADER, DELIMITER ','")):
-                con.execute(f"COPY (SELECT * FROM main.{table} ORDER BY {order}) TO '{staged / f'{table}.{fmt}'}' ({options})")
-        for name, model, order in BASIS_TABLES:
-            con.execute(f"COPY (SELECT * FROM main.{model} ORDER BY {order}) TO '{basis / f'{name}.parquet'}' (FORMAT parquet)")
-        con.execute(
-            f"COPY (SELECT * FROM main.int_consumption_refused ORDER BY source_file, mpan_core, settlement_period) "
-            f"TO '{staged / 'quarantine.parquet'}' (FORMAT parquet)"
-        )
-    for part in basis.iterdir():
-        os.replace(part, run.run_dir / "basis" / part.name)
-    basis.rmdir()
-    return staged
-
-
-def _publish(run: SettlementRun) -> None:
-    """published/ (renamed whole, so views over runs/*/published/ never read a half-written file) is the
-    run's record of what it published; OUT/<run_type>/<date>/ is swapped whole, so a reader sees the
-    previous outputs or the new ones."""
-    published = (run.run_dir / "staged").rename(run.run_dir / "published")
-    target = run.out_dir / run.run_type / run.settlement_date.isoformat()
-    incoming = target.with_name(f".{target.name}.incoming")
-    shutil.rmtree(incoming, ignore_errors=True)
-    shutil.copytree(published, incoming, ignore=shutil.ignore_patterns("quarantine.parquet"))
-    replace_directory(incoming, target)
-
-
-def failed_dir(data_dir: Path, run: SettlementRun) -> Path:
-    return data_dir / "failed" / run.run_type / run.settlement_date.isoformat()
-
-
-def _stop(run: SettlementRun, lake: Lake, problems: list[str], gate_result: GateResult | None) -> MhhsError:
-    """Record the failed run, write its report under DATA_DIR/failed/ and say what stopped it."""
-    report = write_report(run, lake, gate_result, failed_dir(lake.data_dir, run), stopped_by=problems)
-    _write_record(run.run_dir / "finished.parquet",
-                  {"status": "failed", "finished_at": datetime.now(timezone.utc), "reason": " | ".join(problems)},
-                  FINISHED_SCHEMA)
-    refresh_views(lake)
-    return MhhsError(f"settlement run {run.run_id} stopped, nothing was published: " + "; ".join(problems)
-                     + f". Report: {report}")
-
-
-def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None = None,
-           out_dir: Path | None = None) -> SettlementRun:
+def start_run(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None = None,
+              out_dir: Path | None = None) -> SettlementRun:
+    """Check the run can start, then record it (a new version) with the standing data and the landing files
+    (the ingestion log as it stands now) it uses."""
     settlement_date, run_type = validation.settlement_date(settlement_date), validation.run_type(run_type)
-    with settlement_lock(data_dir, settlement_date, run_type):
-        return _settle(data_dir, settlement_date, run_type, standing_dir, out_dir)
-
-
-def _settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None,
-            out_dir: Path | None) -> SettlementRun:
     lake = Lake(data_dir)
     calendar = SettlementCalendar.from_standing_data(load_standing_data(standing_dir))
     if run_type not in calendar.working_days_after:
@@ -292,31 +188,311 @@ def _settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: 
         version=version,
         started_at=datetime.now(timezone.utc),
         run_dir=runs_root(data_dir) / run_type / settlement_date.isoformat() / f"v{version}",
-        out_dir=Path(out_dir) if out_dir else lake.data_dir / "outbound",
+        out_dir=Path(out_dir).resolve() if out_dir else lake.data_dir / "outbound",
     )
     run.run_dir.mkdir(parents=True)
     record = {"run_id": run.run_id, "run_type": run_type, "settlement_date": settlement_date, "version": version,
               "started_at": run.started_at}
     _write_record(run.run_dir / "started.parquet", record, STARTED_SCHEMA)
     snapshot_landing_files(lake, run.run_dir / "basis")
-    checker = gate.GateProcess(lake.data_dir, run.run_dir, run.run_id)
+    (run.run_dir / "standing").mkdir()
+    with duckdb.connect() as con:
+        for name, table in tables.items():
+            con.register("incoming", table)
+            con.execute(f"COPY incoming TO '{run.run_dir / 'standing' / f'{name}.parquet'}' (FORMAT parquet)")
+            con.unregister("incoming")
+    return run
+
+
+def open_run(run_dir: Path, out_dir: Path) -> SettlementRun:
+    """A started run, from its folder (another process or machine settles its partitions)."""
+    run_dir = Path(run_dir).resolve()
+    started = run_dir / "started.parquet"
+    if not started.exists():
+        raise MhhsError(f"{run_dir} is not a settlement run: it has no started.parquet")
+    with duckdb.connect() as con:
+        run_id, run_type, settlement_date, version, started_at = con.execute(
+            f"SELECT run_id, run_type, settlement_date, version, started_at FROM read_parquet('{started}')"
+        ).fetchone()
+    return SettlementRun(run_id=run_id, run_type=run_type, settlement_date=settlement_date, version=version,
+                         started_at=started_at.astimezone(timezone.utc), run_dir=run_dir, out_dir=Path(out_dir).resolve())
+
+
+def run_gsp_groups(run: SettlementRun) -> list[str]:
+    """The GSP Groups of the run's standing data, in order: its partitions must cover each exactly once."""
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT gsp_group_id FROM read_parquet('{run.run_dir / 'standing' / 'gsp_groups.parquet'}') ORDER BY 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _run_dbt(run: SettlementRun, folder: Path, database: Path, partition_vars: dict) -> subprocess.CompletedProcess:
+    variables = {
+        "settlement_date": run.settlement_date.isoformat(),
+        "run_id": run.run_id,
+        "run_type": run.run_type,
+        "run_started_at": run.started_at.isoformat(),
+        "lake_dir": str(Lake(run.data_dir).root),
+        "ingestion_log": str(run.run_dir / "basis" / "landing_files.parquet"),
+        **partition_vars,
+    }
+    env = {**os.environ, "MHHS_WAREHOUSE": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--select", *DBT_SELECTION, "--exclude", "test_type:unit",
+         "--vars", json.dumps(variables),
+         "--profiles-dir", str(DBT_PROJECT), "--project-dir", str(DBT_PROJECT),
+         "--target-path", str(folder / "target"), "--log-path", str(folder / "logs")],
+        cwd=DBT_PROJECT, env=env, capture_output=True, text=True,
+    )
+
+
+def _dbt_errors(output: str) -> list[str]:
+    """dbt's own error lines (a compilation error, say), without colour codes and timestamps."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m|^\d\d:\d\d:\d\d\s+", "", line).strip() for line in output.splitlines()]
+    errors = []
+    for index, line in enumerate(lines):
+        if re.search(r"\b(Compilation|Parsing|Runtime|Database|Dependency) Error\b", line):
+            detail = next((text for text in lines[index + 1:index + 4] if text), "")
+            errors.append(f"{line} {detail}".strip())
+    return errors[:_SHOWN_ROWS]
+
+
+def _failures(folder: Path, database: Path, output: str) -> list[str]:
+    """What stopped a partition, in words, from dbt's run results and the failing rows it stored."""
+    results_file = folder / "target" / "run_results.json"
+    if not results_file.exists():
+        return _dbt_errors(output) or ["dbt did not run; see " + str(folder / "dbt_output.txt")]
+    problems = []
+    with duckdb.connect(str(database), read_only=True) as con:
+        for result in json.loads(results_file.read_text())["results"]:
+            if result["status"] not in ("fail", "error"):
+                continue
+            name = result["unique_id"].split(".")[2]
+            words = STOPPING_CHECKS.get(name, name)
+            if result["status"] == "error":
+                message = " ".join(line.strip() for line in str(result.get("message", "")).splitlines()[:3])
+                problems.append(f"{words}: {message}")
+                continue
+            try:
+                rows = con.execute(f"SELECT * FROM dbt_test__audit.{name} LIMIT {_SHOWN_ROWS}").fetchall()
+                columns = [d[0] for d in con.description]
+                shown = "; ".join(", ".join(f"{c}={v}" for c, v in zip(columns, row)) for row in rows)
+            except duckdb.Error:
+                shown = ""
+            problems.append(f"{words} ({result.get('failures')} rows){': ' + shown if shown else ''}")
+    return problems or _dbt_errors(output) or ["dbt failed; see " + str(folder / "dbt_output.txt")]
+
+
+def settle_partition(run: SettlementRun, gsp_group_ids: list[str] | None = None) -> Path:
+    """Settle the run's GSP Groups `gsp_group_ids` (None: every group) into the partition's own DuckDB file.
+
+    Safe to repeat: a partition starts again from nothing. Raises PartitionStopped naming what is missing
+    when a stopping check fails; the partition's result.json records it for finish_run either way.
+    """
+    groups = run_gsp_groups(run)
+    if gsp_group_ids is not None:
+        gsp_group_ids = sorted(set(gsp_group_ids))
+        unknown = [group for group in gsp_group_ids if group not in groups]
+        if not gsp_group_ids or unknown:
+            raise MhhsError(f"a partition needs GSP Groups of the run's standing data ({', '.join(groups)}); "
+                            f"got {', '.join(unknown) or 'none'}")
+    name = "all" if gsp_group_ids is None else "-".join(gsp_group_ids)
+    folder = run.partitions_dir / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    database = folder / "work.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute("CREATE SCHEMA standing")
+        for table in STANDING_TABLES:
+            con.execute(f"CREATE TABLE standing.{table} AS SELECT * FROM read_parquet('{run.run_dir / 'standing' / f'{table}.parquet'}')")
+    # Submissions of MPANs registered in no GSP Group belong to no group: the partition holding the run's
+    # first group checks them, so they are refused exactly once.
+    checks_unregistered = gsp_group_ids is None or groups[0] in gsp_group_ids
+    started = time.perf_counter()
+    completed = _run_dbt(run, folder, database, {"gsp_group_ids": gsp_group_ids, "checks_unregistered": checks_unregistered})
+    output = completed.stdout + completed.stderr
+    (folder / "dbt_output.txt").write_text(output)
+    problems = _failures(folder, database, output) if completed.returncode != 0 else []
+    result = {"gsp_group_ids": gsp_group_ids or groups, "problems": problems,
+              "dbt_seconds": round(time.perf_counter() - started, 2)}
+    temporary = folder / "result.json.tmp"
+    temporary.write_text(json.dumps(result, indent=2))
+    os.replace(temporary, folder / "result.json")
+    if problems:
+        raise PartitionStopped(f"settlement run {run.run_id}, GSP Groups {', '.join(result['gsp_group_ids'])} "
+                               "stopped: " + "; ".join(problems))
+    return folder
+
+
+def _partition_problems(run: SettlementRun) -> tuple[list[str], list[Path]]:
+    """What stops the run from its partitions' results, and the partitions it would publish from."""
+    groups = run_gsp_groups(run)
+    problems: list[str] = []
+    covered: list[str] = []
+    folders = sorted(path for path in run.partitions_dir.glob("*") if path.is_dir()) if run.partitions_dir.is_dir() else []
+    for folder in folders:
+        result_file = folder / "result.json"
+        if not result_file.exists():
+            problems.append(f"partition {folder.name} did not finish")
+            continue
+        result = json.loads(result_file.read_text())
+        covered += result["gsp_group_ids"]
+        problems += [problem for problem in result["problems"] if problem not in problems]
+    missing = [group for group in groups if group not in covered]
+    twice = sorted({group for group in covered if covered.count(group) > 1})
+    if missing:
+        problems.append(f"GSP Groups {', '.join(missing)} were not settled")
+    if twice:
+        problems.append(f"GSP Groups {', '.join(twice)} were settled in more than one partition")
+    return problems, folders
+
+
+def combine(run: SettlementRun, partitions: list[Path]) -> duckdb.DuckDBPyConnection:
+    """One connection in which the settlement relations hold the union of the partitions, beside the
+    standing data the run used (schema standing): what the gate checks and publish writes out."""
+    con = duckdb.connect()
+    for index, folder in enumerate(partitions):
+        con.execute(f"ATTACH '{folder / 'work.duckdb'}' AS partition_{index} (READ_ONLY)")
+    for relation in COMBINED_RELATIONS:
+        con.execute(f"CREATE VIEW {relation} AS "
+                    + " UNION ALL BY NAME ".join(f"SELECT * FROM partition_{i}.main.{relation}" for i in range(len(partitions))))
+    con.execute("CREATE VIEW int_settlement_periods AS SELECT * FROM partition_0.main.int_settlement_periods")
+    con.execute("CREATE SCHEMA standing")
+    for table in STANDING_TABLES:
+        con.execute(f"CREATE VIEW standing.{table} AS SELECT * FROM read_parquet('{run.run_dir / 'standing' / f'{table}.parquet'}')")
+    return con
+
+
+def stage(run: SettlementRun, con: duckdb.DuckDBPyConnection, succeeded_at: datetime) -> Path:
+    """Write the run's outputs (staged/) and basis data from the combined relations, for the gate to check
+    before anything is published. Basis files are written aside and moved into basis/ whole, since views
+    read them; a finish interrupted part-way is simply redone."""
+    staged = run.run_dir / "staged"
+    aside = run.run_dir / ".basis"
+    for folder in (staged, aside, run.run_dir / "published"):
+        shutil.rmtree(folder, ignore_errors=True)
+    staged.mkdir()
+    aside.mkdir()
+    record = pa.Table.from_pylist(
+        [{"run_id": run.run_id, "run_type": run.run_type, "settlement_date": run.settlement_date, "version": run.version,
+          "started_at": run.started_at, "succeeded_at": succeeded_at, "status": "succeeded"}],
+        schema=SETTLEMENT_RUNS_SCHEMA,
+    )
+    con.register("settlement_run", record)
+    con.execute(f"COPY settlement_run TO '{staged / 'settlement_runs.parquet'}' (FORMAT parquet)")
+    con.execute(f"COPY settlement_run TO '{staged / 'settlement_runs.csv'}' (HEADER, DELIMITER ',')")
+    con.unregister("settlement_run")
+    for table, order in PUBLISHED_TABLES.items():
+        for fmt, options in (("parquet", "FORMAT parquet"), ("csv", "HEADER, DELIMITER ','")):
+            con.execute(f"COPY (SELECT * FROM {table} ORDER BY {order}) TO '{staged / f'{table}.{fmt}'}' ({options})")
+    for name, relation, order in BASIS_TABLES:
+        con.execute(f"COPY (SELECT * FROM {relation} ORDER BY {order}) TO '{aside / f'{name}.parquet'}' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT * FROM int_consumption_refused "
+        f"ORDER BY source_file, mpan_core, measurement_quantity, received_at, settlement_period) "
+        f"TO '{staged / 'quarantine.parquet'}' (FORMAT parquet)"
+    )
+    (run.run_dir / "basis").mkdir(exist_ok=True)
+    for part in aside.iterdir():
+        os.replace(part, run.run_dir / "basis" / part.name)
+    aside.rmdir()
+    return staged
+
+
+def publish(run: SettlementRun) -> None:
+    """published/ (staged/ renamed whole, so views over runs/*/published/ never read a half-written file)
+    is the run's record of what it published; OUT/<run_type>/<date>/ is swapped whole, so a reader sees
+    the previous outputs or the new ones."""
+    published = (run.run_dir / "staged").rename(run.run_dir / "published")
+    target = run.out_dir / run.run_type / run.settlement_date.isoformat()
+    incoming = target.with_name(f".{target.name}.incoming")
+    shutil.rmtree(incoming, ignore_errors=True)
+    shutil.copytree(published, incoming, ignore=shutil.ignore_patterns("quarantine.parquet"))
+    replace_directory(incoming, target)
+
+
+def failed_dir(data_dir: Path, run: SettlementRun) -> Path:
+    return Path(data_dir) / "failed" / run.run_type / run.settlement_date.isoformat()
+
+
+def _stop(run: SettlementRun, lake: Lake, problems: list[str], gate_result: GateResult | None) -> MhhsError:
+    """Record the stopped run, write its report under DATA_DIR/failed/ and say what stopped it."""
+    report = write_report(run, lake, gate_result, failed_dir(lake.data_dir, run), stopped_by=problems)
+    _write_record(run.run_dir / "finished.parquet",
+                  {"status": "failed", "finished_at": datetime.now(timezone.utc), "reason": " | ".join(problems)},
+                  FINISHED_SCHEMA)
+    refresh_views(lake)
+    return MhhsError(f"settlement run {run.run_id} stopped, nothing was published: " + "; ".join(problems)
+                     + f". Report: {report}")
+
+
+def _finished(run: SettlementRun) -> tuple[str, str | None] | None:
+    finished = run.run_dir / "finished.parquet"
+    if not finished.exists():
+        return None
+    with duckdb.connect() as con:
+        return con.execute(f"SELECT status, reason FROM read_parquet('{finished}')").fetchone()
+
+
+def finish_run(run: SettlementRun, checker: gate.GateProcess | None = None) -> SettlementRun:
+    """Gate and publish the run from its partitions, or record why it stopped; finished.parquet is written
+    last. `checker` is a gate process started earlier (so GX loads while dbt builds), else one starts here.
+
+    Safe to repeat: a finished run is not finished again (a stopped one raises its reason again).
+    """
+    lake = Lake(run.data_dir)
+    finished = _finished(run)
+    if finished is not None:
+        if checker is not None:
+            checker.cancel()
+        status, reason = finished
+        if status == "succeeded":
+            return run
+        raise MhhsError(f"settlement run {run.run_id} stopped, nothing was published: {reason}")
+    checker = checker or gate.GateProcess(lake.data_dir, run.run_dir, run.run_id)
     try:
-        database = _prepare(run, tables)
-        completed = _run_dbt(run, database, lake)
-        (run.run_dir / "dbt_output.txt").write_text(completed.stdout + completed.stderr)
-        if completed.returncode != 0:
-            raise _stop(run, lake, _failures(run, database, completed.stdout + completed.stderr), None)
+        problems, partitions = _partition_problems(run)
+        if problems:
+            raise _stop(run, lake, problems, None)
+        timings = {"dbt_build": round(sum(json.loads((p / "result.json").read_text()).get("dbt_seconds", 0)
+                                          for p in partitions), 2)}
         succeeded_at = datetime.now(timezone.utc)
-        staged = _stage(run, database, succeeded_at)
+        started = time.perf_counter()
+        with combine(run, partitions) as con:
+            staged = stage(run, con, succeeded_at)
+        timings["stage"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
         gate_result = checker.result()
+        timings["gate"] = round(time.perf_counter() - started, 2)
     finally:
         checker.cancel()
+    started = time.perf_counter()
     if not gate_result.passed:
         failed = [f"{rule.name} ({rule.unexpected_count} unexpected)" for rule in gate_result.failed]
         raise _stop(run, lake, ["data-quality gate failed: " + ", ".join(failed)], gate_result)
     write_report(run, lake, gate_result, staged)
-    _publish(run)
+    publish(run)
+    timings["publish"] = round(time.perf_counter() - started, 2)
+    (run.run_dir / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     _write_record(run.run_dir / "finished.parquet",
                   {"status": "succeeded", "finished_at": succeeded_at, "reason": None}, FINISHED_SCHEMA)
     refresh_views(lake)
     return run
+
+
+def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None = None,
+           out_dir: Path | None = None) -> SettlementRun:
+    """A whole run in one process: one partition holding every GSP Group, one run of the date at a time."""
+    settlement_date, run_type = validation.settlement_date(settlement_date), validation.run_type(run_type)
+    with settlement_lock(data_dir, settlement_date, run_type):
+        run = start_run(data_dir, settlement_date, run_type, standing_dir, out_dir)
+        checker = gate.GateProcess(run.data_dir, run.run_dir, run.run_id)
+        try:
+            settle_partition(run)
+        except PartitionStopped:
+            pass  # finish_run records the run as stopped and raises, naming what is missing
+        except BaseException:
+            checker.cancel()
+            raise
+        return finish_run(run, checker)

@@ -24,6 +24,18 @@ checked as (
     from {{ ref('stg_lake__consumption_submissions') }} as s
     left join {{ ref('int_registrations_in_force') }} as r
         on s.mpan_core = r.mpan_core and s.measurement_quantity = r.measurement_quantity
+    {%- if partitioned() %}
+    -- in a partitioned run, a submission whose MPAN and quantity is in force in another partition's GSP
+    -- Group is checked there; one partition checks those registered nowhere
+    where r.mpan_core is not null
+    {%- if var('checks_unregistered') %}
+       or not exists (
+           select 1
+           from ({{ registrations_in_force_everywhere() }}) as everywhere
+           where everywhere.mpan_core = s.mpan_core and everywhere.measurement_quantity = s.measurement_quantity
+       )
+    {%- endif %}
+    {%- endif %}
 )
 
 select

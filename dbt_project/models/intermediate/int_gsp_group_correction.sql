@@ -25,6 +25,7 @@ take as (
     select gsp_group_id, settlement_period, gsp_group_take_kwh
     from {{ ref('stg_standing__gsp_group_take') }}
     where settlement_date = date '{{ var("settlement_date") }}'
+      and {{ in_partition('gsp_group_id') }}
 )
 
 -- A group with a take but no volume is kept (U = W = 0), so a take that cannot be allocated stops the run.

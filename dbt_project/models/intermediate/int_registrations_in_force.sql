@@ -1,31 +1,5 @@
--- The registration in force on the settlement date per MPAN and quantity (CONTRACT.md): rows of the newest
--- snapshot that contains the MPAN replace all older rows; effective dates are inclusive.
-with newest as (
-    select
-        *,
-        max(snapshot_date) over (partition by mpan_core) as newest_snapshot_date
-    from {{ ref('stg_lake__registrations') }}
-)
-
-select
-    mpan_core,
-    measurement_quantity,
-    supplier_id,
-    data_service_id,
-    gsp_group_id,
-    llfc_id,
-    market_segment,
-    energisation_status,
-    domestic_premises,
-    consent_granularity,
-    annual_consumption_kwh,
-    -- an empty BM Unit is the supplier's base BM Unit in the GSP Group
-    coalesce(bm_unit_id, '2__' || substr(gsp_group_id, 2) || supplier_id || '000') as bm_unit_id,
-    snapshot_date,
-    effective_from_date,
-    effective_to_date,
-    file_sha256
-from newest
-where snapshot_date = newest_snapshot_date
-  and effective_from_date <= date '{{ var("settlement_date") }}'
-  and (effective_to_date is null or effective_to_date >= date '{{ var("settlement_date") }}')
+-- The registration in force on the settlement date per MPAN and quantity, in the run's partition of GSP
+-- Groups (macros/partition.sql holds the rules of CONTRACT.md).
+select *
+from ({{ registrations_in_force_everywhere() }})
+where {{ in_partition('gsp_group_id') }}

@@ -1,0 +1,64 @@
+"""What the Airflow DAGs (dags/) need besides the pipelines themselves: where the data is, and which
+settlement runs a DAG run performs. Kept free of Airflow so it is tested without it.
+
+The DAGs read their folders from the environment of the Airflow workers:
+    MHHS_DATA_DIR        the data directory (lake, runs, warehouse), as for `mhhs`; default ./data
+    MHHS_LANDING_DIR     where landing files arrive; default DATA_DIR/landing
+    MHHS_STANDING_DATA   the standing data directory (defaults where absent), as `mhhs settle --standing-data`
+    MHHS_OUT_DIR         where outputs are published; default DATA_DIR/outbound
+"""
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from pipelines.errors import MhhsError
+from pipelines.standing_data import load_standing_data
+from pipelines.standing_data.calendar import SettlementCalendar
+
+
+@dataclass(frozen=True)
+class Folders:
+    data_dir: Path
+    landing_dir: Path
+    standing_dir: Path | None
+    out_dir: Path
+
+    @classmethod
+    def from_environment(cls) -> "Folders":
+        data_dir = Path(os.environ.get("MHHS_DATA_DIR", "data")).resolve()
+        standing = os.environ.get("MHHS_STANDING_DATA")
+        return cls(
+            data_dir=data_dir,
+            landing_dir=Path(os.environ.get("MHHS_LANDING_DIR", data_dir / "landing")).resolve(),
+            standing_dir=Path(standing).resolve() if standing else None,
+            out_dir=Path(os.environ.get("MHHS_OUT_DIR", data_dir / "outbound")).resolve(),
+        )
+
+
+def settlement_runs_to_perform(today: date, settlement_date: str | None, run_type: str | None,
+                               standing_dir: Path | None) -> list[tuple[str, date]]:
+    """The (run type, settlement date) pairs of one DAG run: the one asked for by hand, both given, or
+    else every run the settlement calendar has due today (none on weekends and bank holidays)."""
+    calendar = SettlementCalendar.from_standing_data(load_standing_data(standing_dir))
+    if settlement_date is None and run_type is None:
+        return calendar.due_runs(today)
+    if settlement_date is None or run_type is None:
+        raise MhhsError("a run by hand needs both settlement_date (YYYY-MM-DD) and run_type, or neither "
+                        "for the runs the settlement calendar has due")
+    try:
+        day = date.fromisoformat(settlement_date)
+    except ValueError:
+        raise MhhsError(f"settlement_date {settlement_date!r} is not a date YYYY-MM-DD") from None
+    if run_type not in calendar.working_days_after:
+        raise MhhsError(f"unknown run type {run_type!r}; the settlement calendar has {', '.join(calendar.working_days_after)}")
+    return [(run_type, day)]
+
+
+def worker_hostname() -> str:
+    """The name Airflow records for the worker running a task ([core] hostname_callable): MHHS_WORKER_NAME
+    where several workers share one machine (the native scale-out test, `make airflow WORKERS=2`), else the
+    machine's name."""
+    return os.environ.get("MHHS_WORKER_NAME") or socket.getfqdn()

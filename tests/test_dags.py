@@ -1,0 +1,166 @@
+"""The Airflow DAGs (dags/): every DAG loads and is documented, and both run end to end with `airflow dags
+test` on the committed (generated) sample, against a metadata database in a temporary AIRFLOW_HOME. Airflow
+runs in subprocesses, so its configuration and log handlers never leak into the test process."""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines import cli
+from pipelines.errors import MhhsError
+from pipelines.orchestration import settlement_runs_to_perform
+from pipelines.settle import PUBLISHED_TABLES
+from tests.conftest import PROJECT_ROOT
+
+DAGS = PROJECT_ROOT / "dags"
+SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
+STANDING = SAMPLE / "standing"
+BIN = Path(sys.executable).parent
+DAY = "2026-10-25"
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory):
+    """Run the airflow CLI with a fresh AIRFLOW_HOME and SQLite metadata database; MHHS_* folders in tmp."""
+    root = tmp_path_factory.mktemp("airflow")
+    landing = root / "landing"
+    shutil.copytree(SAMPLE, landing, ignore=shutil.ignore_patterns("standing"))
+    env = {**os.environ, "AIRFLOW_HOME": str(root / "home"), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "MHHS_DATA_DIR": str(root / "data"),
+           "MHHS_LANDING_DIR": str(landing), "MHHS_STANDING_DATA": str(STANDING)}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        completed = subprocess.run([str(BIN / "airflow"), *args], env=env, capture_output=True, text=True)
+        (root / "airflow_output.txt").write_text(completed.stdout + completed.stderr)
+        return completed
+
+    assert run("db", "migrate").returncode == 0, (root / "airflow_output.txt").read_text()[-3000:]
+    run.root, run.env, run.landing = root, env, landing
+    return run
+
+
+DAG_FACTS = """
+import json
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=DAGS_FOLDER)
+print(json.dumps({"import_errors": {str(k): str(v) for k, v in bag.import_errors.items()}, "dags": {
+    dag.dag_id: {"tags": sorted(dag.tags), "doc_md": dag.doc_md, "catchup": dag.catchup,
+                 "schedule": str(dag.schedule),
+                 "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries,
+                                       "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None}
+                           for t in dag.tasks}}
+    for dag in bag.dags.values()}}))
+"""
+
+
+def test_every_dag_loads_and_has_tags_owner_retries_timeouts_and_docs(airflow):
+    completed = subprocess.run([sys.executable, "-c", DAG_FACTS.replace("DAGS_FOLDER", repr(str(DAGS)))], env=airflow.env,
+                               capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    facts = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert facts["import_errors"] == {}
+    assert sorted(facts["dags"]) == ["mhhs_ingest", "mhhs_settlement"]
+    for dag_id, dag in facts["dags"].items():
+        assert "mhhs" in dag["tags"], dag_id
+        assert dag["doc_md"] and dag_id in dag["doc_md"], dag_id
+        assert dag["catchup"] is False, dag_id
+        for task_id, task in dag["tasks"].items():
+            assert task["owner"] == "mhhs-data-engineering", task_id
+            assert task["timeout"], task_id
+            # only the task that starts run versions is not retried (a retry would start another version)
+            assert task["retries"] == (0 if task_id == "start_runs" else 2), task_id
+    assert facts["dags"]["mhhs_ingest"]["schedule"] == "*/15 * * * *"
+    assert "0 7 * * *" in facts["dags"]["mhhs_settlement"]["schedule"]
+
+
+def published(folder: Path) -> dict[str, list[dict]]:
+    return {table: pq.read_table(folder / f"{table}.parquet").to_pylist() for table in PUBLISHED_TABLES}
+
+
+def test_the_dags_ingest_the_landing_files_and_publish_what_mhhs_settle_publishes(airflow, tmp_path):
+    ingested = airflow("dags", "test", "mhhs_ingest")
+    assert ingested.returncode == 0, ingested.stdout[-3000:] + ingested.stderr[-3000:]
+    data_dir = Path(airflow.env["MHHS_DATA_DIR"])
+    assert len(list((data_dir / "lake" / "ingestion_log").glob("*.parquet"))) == 6
+    with sqlite3.connect(airflow.root / "home" / "airflow.db") as db:
+        (extra,), = db.execute("SELECT extra FROM asset_event WHERE source_dag_id = 'mhhs_ingest'").fetchall()
+    assert json.loads(extra) == {"partitions": [
+        "consumption/settlement_date=2026-10-24", "consumption/settlement_date=2026-10-25",
+        "registrations/snapshot_date=2026-10-23", "registrations/snapshot_date=2026-10-26"]}
+
+    settled = airflow("dags", "test", "mhhs_settlement", "--conf", json.dumps({"settlement_date": DAY, "run_type": "SF"}))
+    assert settled.returncode == 0, settled.stdout[-3000:] + settled.stderr[-3000:]
+    run_dir = data_dir / "runs" / "SF" / DAY / "v1"
+    groups = [row["gsp_group_id"] for row in pq.read_table(run_dir / "standing" / "gsp_groups.parquet").to_pylist()]
+    assert sorted(p.name for p in (run_dir / "partitions").iterdir()) == sorted(groups) and len(groups) == 14
+
+    # the same day through the command line: one partition holding every group
+    cli_data = tmp_path / "data"
+    assert cli.main(["--data-dir", str(cli_data), "ingest", str(airflow.landing)]) == 0
+    assert cli.main(["--data-dir", str(cli_data), "settle", "--date", DAY, "--run-type", "SF",
+                     "--standing-data", str(STANDING)]) == 0
+    dag_out, cli_out = data_dir / "outbound" / "SF" / DAY, cli_data / "outbound" / "SF" / DAY
+    assert published(dag_out) == published(cli_out)
+    for table in PUBLISHED_TABLES:
+        assert (dag_out / f"{table}.csv").read_bytes() == (cli_out / f"{table}.csv").read_bytes(), table
+    assert len(published(dag_out)["supplier_volumes"]) > 0
+    run, = pq.read_table(dag_out / "settlement_runs.parquet").to_pylist()
+    assert (run["run_id"], run["status"]) == (f"SF-{DAY}-v1", "succeeded")
+
+    again = airflow("dags", "test", "mhhs_ingest")
+    assert again.returncode == 0
+    with sqlite3.connect(airflow.root / "home" / "airflow.db") as db:
+        # nothing new landed: no mapped ingestion ran, so no asset event either
+        assert db.execute("SELECT count(*) FROM asset_event").fetchone() == (1,)
+
+
+def test_a_run_by_hand_with_a_bad_date_or_half_its_params_fails_with_a_message_and_starts_nothing(airflow):
+    runs = Path(airflow.env["MHHS_DATA_DIR"]) / "runs"
+    versions_before = sorted(runs.glob("*/*/v*"))
+    bad_date = airflow("dags", "test", "mhhs_settlement", "--conf", json.dumps({"settlement_date": "2026-02-30", "run_type": "SF"}))
+    assert bad_date.returncode != 0
+    assert "Invalid input for param settlement_date: '2026-02-30' is not a 'date'" in bad_date.stdout + bad_date.stderr
+
+    no_date = airflow("dags", "test", "mhhs_settlement", "--conf", json.dumps({"run_type": "SF"}))
+    assert "a run by hand needs both settlement_date (YYYY-MM-DD) and run_type" in no_date.stdout + no_date.stderr
+    assert sorted(runs.glob("*/*/v*")) == versions_before
+
+
+@pytest.mark.parametrize("today, expected", [
+    # Monday 2 November 2026: SF (5 working days after) for Monday 26 October, as the calendar says
+    (date(2026, 11, 2), "calendar"),
+    # a Saturday: nothing is due
+    (date(2026, 10, 31), []),
+])
+def test_a_scheduled_run_performs_the_runs_the_calendar_has_due(today, expected):
+    from pipelines.standing_data import load_standing_data
+    from pipelines.standing_data.calendar import SettlementCalendar
+
+    runs = settlement_runs_to_perform(today, None, None, STANDING)
+    calendar = SettlementCalendar.from_standing_data(load_standing_data(STANDING))
+    assert runs == (calendar.due_runs(today) if expected == "calendar" else expected)
+    if expected == "calendar":
+        assert runs and all(calendar.due_date(run_type, day) == today for run_type, day in runs)
+
+
+@pytest.mark.parametrize("settlement_date, run_type, message", [
+    ("2026-10-25", None, "needs both settlement_date"),
+    (None, "SF", "needs both settlement_date"),
+    ("25/10/2026", "SF", "is not a date YYYY-MM-DD"),
+    ("2026-10-25", "XX", "unknown run type 'XX'"),
+])
+def test_a_run_by_hand_needs_a_valid_date_and_run_type(settlement_date, run_type, message):
+    with pytest.raises(MhhsError, match=message):
+        settlement_runs_to_perform(date(2026, 11, 2), settlement_date, run_type, STANDING)
+
+
+def test_a_run_by_hand_performs_just_that_run():
+    assert settlement_runs_to_perform(date(2026, 11, 2), DAY, "R1", STANDING) == [("R1", date(2026, 10, 25))]
