@@ -125,7 +125,7 @@ with DAG("test_settlement", schedule=[lake]):
     @task
     def settle_gsp_group(group):
         from pipelines import settle
-        return group
+        return settle.settle_partition
 
     @task
     def gate_and_publish(groups):

@@ -1,7 +1,7 @@
 """The interface sequence diagram: the order of data exchanges in a settlement run, from the Airflow DAGs'
 task dependencies (loaded with DagBag) and the dbt lineage of the task that runs the settlement models.
 
-A task runs the dbt models when its callable uses the module that runs dbt (DBT_RUNNER), by import inside
+A task runs the dbt models when its callable calls a function of DBT_RUNNER that runs dbt (DBT_FUNCTIONS), imported inside
 the task or at the top of the DAG file; the lineage is drawn under the first such task.
 """
 
@@ -15,6 +15,7 @@ from pipelines.architecture.interfaces import Interface
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DBT_RUNNER = "pipelines.settle"
+DBT_FUNCTIONS = ("settle_partition", "settle")  # the functions of DBT_RUNNER that run `dbt build`
 # Who sends each consumed interface, as a sequence participant.
 SENDERS = {"DS": "Data Services", "REGS": "Registration Service", "ISD": "Industry Standing Data and CDCA"}
 
@@ -53,21 +54,19 @@ def _code_names(code: types.CodeType) -> list[str]:
 
 
 def runs_dbt(task) -> bool:
-    """Whether the task's callable uses DBT_RUNNER: `import pipelines.settle`, `from pipelines.settle import x`
-    or `from pipelines import settle` inside it, or a name of the DAG file bound to that module or its functions."""
+    """Whether the task's callable runs dbt: it calls a DBT_FUNCTIONS function of DBT_RUNNER, imported inside
+    it (`from pipelines.settle import settle_partition`, `from pipelines import settle` then
+    `settle.settle_partition(...)`) or bound to a name of the DAG file."""
     function = getattr(task, "python_callable", None)
     if function is None:
         return False
     names = _code_names(function.__code__)
-    candidates = set(names) | {f"{a}.{b}" for a, b in zip(names, names[1:])}
-    if DBT_RUNNER in candidates:
-        return True
     for name in names:
         value = function.__globals__.get(name)
-        module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
-        if module == DBT_RUNNER:
+        if getattr(value, "__module__", None) == DBT_RUNNER and getattr(value, "__name__", None) in DBT_FUNCTIONS:
             return True
-    return False
+    candidates = set(names) | {f"{a}.{b}" for a, b in zip(names, names[1:])}
+    return DBT_RUNNER in candidates and any(name in DBT_FUNCTIONS for name in names)
 
 
 def _id(*parts: str) -> str:
