@@ -52,14 +52,17 @@ def _figures(run, lake: Lake) -> dict:
         "ccc": _relation(con, "ccc", run.run_dir / "standing" / "ccc.parquet"),
     }
     figures: dict = {}
+    # the run's own landing files (the ingestion log when it started), not whatever has arrived since
+    run_files = f"file_sha256 IN (SELECT file_sha256 FROM read_parquet('{run.run_dir / 'basis' / 'landing_files.parquet'}'))"
     received = con.execute(
         "SELECT count(*), coalesce(sum(period_count), 0), count(DISTINCT source_file) "
-        f"FROM consumption_submissions WHERE settlement_date = DATE '{day}'"
+        f"FROM consumption_submissions WHERE settlement_date = DATE '{day}' AND {run_files}"
     ).fetchall()[0]
     figures["received"] = {"submissions": received[0], "values": int(received[1]), "files": received[2]}
     rejections = con.execute(
         "SELECT 'ingestion' AS stage, reason_code, count(*) FROM ingestion_quarantine WHERE source_file IN "
-        f"(SELECT source_file FROM consumption_submissions WHERE settlement_date = DATE '{day}') GROUP BY ALL"
+        f"(SELECT source_file FROM consumption_submissions WHERE settlement_date = DATE '{day}' AND {run_files}) "
+        "GROUP BY ALL"
     ).fetchall()
     if has["refused"]:
         rejections += con.execute(

@@ -9,7 +9,8 @@
         basis/               the landing files (ingestion log) it was given, registrations in force, reads
                              after estimation and the periods it used
         staged/              its outputs before the gate (a failed gate leaves them here)
-        gate.duckdb          views over staged/, basis/ and standing/ that the gate validates
+        gate.duckdb          views over staged/, basis/ and standing/ that the gate validates (removed
+                             once the outputs are published)
         published/           its outputs, as published (staged/ renamed whole once the gate passed)
         timings.json         how long its steps took (dbt build, staging, gate, publication)
         finished.parquet     written last: succeeded_at, or the reason it failed
@@ -405,6 +406,8 @@ def publish(run: SettlementRun) -> None:
     is the run's record of what it published; OUT/<run_type>/<date>/ is swapped whole, so a reader sees
     the previous outputs or the new ones."""
     published = (run.run_dir / "staged").rename(run.run_dir / "published")
+    # its views read staged/, which is gone; the gate's results stay in the Data Docs and the report
+    (run.run_dir / "gate.duckdb").unlink(missing_ok=True)
     target = run.out_dir / run.run_type / run.settlement_date.isoformat()
     incoming = target.with_name(f".{target.name}.incoming")
     shutil.rmtree(incoming, ignore_errors=True)

@@ -28,6 +28,7 @@ from pipelines import cli
 from pipelines.errors import MhhsError
 from pipelines.lake import Lake
 from pipelines.locks import INTERRUPTED
+from pipelines.report import REPORT_NAME
 from pipelines.settle import settle
 from pipelines.warehouse import refresh_views
 from tests.conftest import BIN_DIR, PROJECT_ROOT
@@ -39,7 +40,7 @@ TRIALS = 20
 PERSONAL_MARKERS = ("Quillfeather", "7ZW")
 RUN_COLUMNS = {"run_id", "version", "started_at", "succeeded_at"}  # what may differ between runs
 PUBLISHED_FILES = {f"{table}.{fmt}" for table in ("supplier_volumes", "gsp_group_correction", "review_flags",
-                                                  "settlement_runs") for fmt in ("csv", "parquet")}
+                                                  "settlement_runs") for fmt in ("csv", "parquet")} | {REPORT_NAME}
 
 
 def mhhs(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -154,9 +155,15 @@ def world(tmp_path_factory):
 # ---- comparing outputs --------------------------------------------------------------------------------
 
 
+# What names a run, its times or its data directory in the data-quality report: run ids, versions, Data
+# Docs page times and folder, the report's own time.
+RUN_TEXT = re.compile(r"[A-Z0-9]{2,4}-\d{4}-\d\d-\d\d-v\d+|version \d+|\d{8}T\d{6}\.\d+Z|generated [^.]* UTC"
+                      r"|file://[^\"]*/data_docs/")
+
+
 def published_content(folder: Path) -> dict[str, list[str]]:
     """Every published table as sorted text rows without the columns that name the run or its times,
-    from the CSV and, separately, the Parquet file."""
+    from the CSV and, separately, the Parquet file; the report without the text that names the run."""
     content = {}
     with duckdb.connect() as con:
         for path in sorted(folder.glob("*")):
@@ -166,6 +173,8 @@ def published_content(folder: Path) -> dict[str, list[str]]:
                 header, *lines = path.read_bytes().splitlines()
                 kept = [i for i, name in enumerate(header.split(b",")) if name.decode() not in RUN_COLUMNS]
                 content[path.name] = sorted(b",".join(line.split(b",")[i] for i in kept) for line in [header, *lines])
+            elif path.suffix == ".html":
+                content[path.name] = [RUN_TEXT.sub("(run)", path.read_text())]
             else:
                 relation = con.sql(f"SELECT * FROM read_parquet('{path}')")
                 kept = ", ".join(c for c in relation.columns if c not in RUN_COLUMNS)
@@ -545,7 +554,7 @@ PROPERTY_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_che
 @pytest.fixture
 def work_copy(world, tmp_path):
     """A copy of run v1's dbt work database (every model's table) and the run's compiled SQL by model."""
-    run_dir = world.data / "runs" / "SF" / DAY / "v1"
+    run_dir = world.data / "runs" / "SF" / DAY / "v1" / "partitions" / "all"  # mhhs settle: one partition
     shutil.copy(run_dir / "work.duckdb", tmp_path / "work.duckdb")  # the compiled SQL names catalog "work"
     con = duckdb.connect(str(tmp_path / "work.duckdb"))
     compiled = {p.stem: p.read_text() for p in (run_dir / COMPILED).rglob("*.sql")}
