@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.architecture import data_model, dbt_lineage, interfaces, principles, roles, sequence
+from pipelines.catalogue.artefacts import write_generated
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MERMAID_JS = PROJECT_ROOT / "docs/renderer/node_modules/mermaid/dist/mermaid.min.js"
@@ -79,14 +80,7 @@ def write_docs(sources: Sources, check_only: bool = False, root: Path | None = N
     """Write (or with check_only, only compare) every page under root (the project); returns those that differed."""
     root = root or PROJECT_ROOT
     expected = expected_docs(sources)
-    changed = []
-    for relative, text in expected.items():
-        path = root / relative
-        if not path.exists() or path.read_text() != text:
-            changed.append(relative)
-            if not check_only:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text)
+    changed = write_generated(expected, root, check_only)
     # A generated page the code no longer generates (an interface removed, say) is stale: removed.
     for folder in GENERATED_FOLDERS:
         for path in sorted((root / folder).glob("*.md")):

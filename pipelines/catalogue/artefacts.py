@@ -384,8 +384,13 @@ def expected_artefacts() -> dict[Path, str]:
 
 def write_artefacts(check_only: bool = False, root: Path = PROJECT_ROOT) -> list[Path]:
     """Write (or with check_only, only compare) every artefact; returns those that differed."""
+    return write_generated(expected_artefacts(), root, check_only)
+
+
+def write_generated(expected: dict[Path, str], root: Path, check_only: bool) -> list[Path]:
+    """Write (or with check_only, only compare) generated files (relative to root); returns those that differed."""
     changed = []
-    for relative, text in expected_artefacts().items():
+    for relative, text in expected.items():
         path = root / relative
         if not path.exists() or path.read_text() != text:
             changed.append(relative)
