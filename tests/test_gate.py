@@ -2,21 +2,25 @@
 
 Each critical settlement rule is broken on purpose in a copy of a settled run's files (a hole after
 estimation, a flag outside A/E, a broken correction identity, MPAN counts that disagree, standing data that
-does not cover the run) and the gate must fail naming that rule; through `mhhs settle`, bad standing data
-stops the run: nothing is published, the exit status is non-zero and the failed report names the rule.
+does not cover the run) and the gate must fail naming that rule. Through whole runs: bad standing data,
+and a hole or a broken identity written into a run between its dbt build and its gate, stop the run:
+nothing is published, the run fails and the failed report names the rule.
 """
 
 import csv
 import json
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines import cli
+from pipelines.errors import MhhsError
 from pipelines.gate import GATE_RELATIONS, SUITES_DIR, GateProcess, run_gate, suite_expectations
+from pipelines.settle import finish_run, settle_partition, start_run
 from tests.conftest import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
@@ -191,3 +195,30 @@ def test_the_report_renders_in_headless_chromium_with_its_charts_drawn_and_no_co
     assert all(chart["width"] > 0 and chart["drawn"] > 0 for chart in charts), charts
     # the filter leaves the warnings (correction factors outside the band) and hides the passed rules
     assert 0 < shown_after < shown_before
+
+
+@pytest.mark.parametrize("fault, rule", [
+    ("UPDATE int_consumption_estimated SET kwh_07 = NULL WHERE rowid = (SELECT min(rowid) FROM int_consumption_estimated)",
+     "consumption_after_estimation: every_period_has_one_value"),
+    ("UPDATE supplier_volumes SET corrected_kwh = corrected_kwh + 1 WHERE rowid = (SELECT min(rowid) FROM supplier_volumes)",
+     "gsp_group_correction: correction_identity"),
+])
+def test_a_fault_between_the_dbt_build_and_the_gate_stops_the_run_and_publishes_nothing(settled, tmp_path, fault, rule):
+    """What the gate is for: a defect that dbt's own checks did not stop (here written into the partition's
+    database after its build) never reaches the published outputs."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(settled, data_dir, ignore=shutil.ignore_patterns("runs", "outbound", "failed"))
+    run = start_run(data_dir, date.fromisoformat(DAY), "SF", SAMPLE / "standing")
+    partition = settle_partition(run)
+    with duckdb.connect(str(partition / "work.duckdb")) as con:
+        con.execute(fault)
+    with pytest.raises(MhhsError, match=f"nothing was published: data-quality gate failed: {rule}"):
+        finish_run(run)
+    assert not (data_dir / "outbound").exists()
+    assert not (run.run_dir / "published").exists() and (run.run_dir / "staged").exists()
+    report = (data_dir / "failed" / "SF" / DAY / "data_quality_report.html").read_text()
+    assert "NOT PUBLISHED" in report and rule.split(": ")[1] in report
+    with duckdb.connect() as con:
+        status, reason = con.execute(
+            f"SELECT status, reason FROM read_parquet('{run.run_dir / 'finished.parquet'}')").fetchall()[0]
+    assert status == "failed" and rule in reason
