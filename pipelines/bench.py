@@ -53,6 +53,8 @@ def _timed(stage: str, command: list[str], log: Path) -> tuple[float, float]:
 
 
 def _disk_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 

@@ -1,0 +1,48 @@
+"""The benchmark harness records every stage and renders its results; no speed is asserted here (benchmarks
+are run with `make bench`, never as timed tests)."""
+
+import json
+import shutil
+
+from pipelines.bench import (RESULTS_DIR, TABLE_END, TABLE_START, load_results, render_results, results_table,
+                             run_bench, scale_plot)
+from tests.conftest import PROJECT_ROOT
+
+
+def test_a_small_benchmark_records_each_stage_its_steps_memory_and_disk(tmp_path):
+    # with a few dozen MPANs per GSP Group the synthetic GSP Group Take is so far from the volumes that
+    # correction turns some negative, and the gate rightly stops the run: 400 MPANs settle cleanly
+    result = run_bench(mpans=400, days=1, file_format="parquet", work_dir=tmp_path / "work", name="tiny")
+    manifest = json.loads((tmp_path / "work" / "landing" / "generation_manifest.json").read_text())
+    assert result["values"] == manifest["consumption_rows"] > 0
+    assert set(result["stages"]) == {"ingest", "settle", "gate"}
+    for stage in ("ingest", "settle"):
+        assert result["stages"][stage]["wall_seconds"] > 0 and result["stages"][stage]["peak_memory_gib"] > 0
+    assert set(result["stages"]["settle"]["steps"]) == {"dbt_build", "stage", "gate", "publish"}
+    assert result["stages"]["gate"]["wall_seconds"] == result["stages"]["settle"]["steps"]["gate"]
+    assert result["end_to_end_seconds"] == round(
+        result["stages"]["ingest"]["wall_seconds"] + result["stages"]["settle"]["wall_seconds"], 2)
+    assert all(result["disk_bytes"][part] > 0 for part in ("lake", "runs", "warehouse"))
+
+
+def test_the_committed_results_render_as_a_table_row_and_plotted_points_each():
+    results = load_results(RESULTS_DIR)
+    assert results
+    table = results_table(results).splitlines()
+    assert len(table) == 2 + len(results)
+    for row, result in zip(table[2:], results):
+        assert row.startswith(f"| {result['mpans']:,} | {result['days']} | {result['format']} |")
+    plot = scale_plot(results)
+    assert plot.count("<polyline") == 4 and plot.count("<circle") == 4 * len(results)
+
+
+def test_rendering_rewrites_only_the_generated_table_of_the_page(tmp_path):
+    doc, plot = tmp_path / "benchmarks.md", tmp_path / "bench_scale.svg"
+    shutil.copy(PROJECT_ROOT / "docs" / "benchmarks.md", doc)
+    before, _, after = doc.read_text().partition(TABLE_START)
+    after = after.partition(TABLE_END)[2]
+    render_results(RESULTS_DIR, doc, plot)
+    text = doc.read_text()
+    assert text.startswith(before) and text.endswith(after)
+    assert results_table(load_results(RESULTS_DIR)) in text
+    assert plot.read_text().startswith("<svg")
