@@ -24,7 +24,8 @@ def demo(data_dir: Path) -> int:
     landing = data_dir / "landing"
     lake = Lake(data_dir)
     # The demo owns these folders: a rerun starts clean.
-    for owned in (landing, lake.root, lake.refused_files, lake.data_dir / "runs", lake.data_dir / "outbound"):
+    for owned in (landing, lake.root, lake.refused_files, *(lake.data_dir / name for name in
+                                                           ("runs", "outbound", "failed", "data_docs", "gx"))):
         shutil.rmtree(owned, ignore_errors=True)
     lake.warehouse.unlink(missing_ok=True)
     generate(out_dir=landing, mpans=DEMO_MPANS, days=DEMO_DAYS, start=DEMO_START, seed=DEMO_SEED, file_format="csv", fault_rates={})
@@ -42,9 +43,6 @@ def demo(data_dir: Path) -> int:
     print(f"   Parquet lake:      {lake.root}")
     print(f"   settlement runs:   {lake.data_dir / 'runs'}  (each run's record, basis data and dbt work database)")
     print(f"   Data Docs:         {lake.data_dir / 'data_docs' / 'index.html'}  (every quality rule of every run)")
-    print(f"   DuckDB warehouse:  {lake.warehouse}  (views: supplier_volumes, gsp_group_correction,")
-    print("                      settlement_runs, latest_settlement_runs, latest_run_by_day, run_comparison,")
-    print("                      consumption_values, consumption_submissions, registrations_current,")
-    print("                      registrations_history, quarantine, ingestion_log)")
-    print(f"   query it read-only, e.g. with Python: duckdb.connect('{lake.warehouse}', read_only=True)")
+    print(f"   DuckDB warehouse:  {lake.warehouse}  (analysts' views: docs/analysts.md)")
+    print(f'   query it read-only: mhhs --data-dir {lake.data_dir} sql "SELECT * FROM latest_run_by_day"')
     return 0
