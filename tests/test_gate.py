@@ -84,49 +84,37 @@ def test_the_untouched_copy_passes_so_each_fault_below_is_what_fails(run_copy):
     assert _failed(*run_copy) == set()
 
 
-def test_a_hole_left_after_estimation_fails_completeness(run_copy):
+FIRST_ROW = "row_number() OVER () = 1"
+
+
+@pytest.mark.parametrize("relative, select, rule", [
+    ("basis/consumption_after_estimation.parquet",  # a hole left after estimation
+     f"SELECT * REPLACE (CASE WHEN {FIRST_ROW} THEN NULL ELSE kwh_07 END AS kwh_07) FROM current",
+     "consumption_after_estimation: every_period_has_one_value"),
+    ("basis/consumption_after_estimation.parquet",  # an estimate beyond the day, without a method
+     f"SELECT * REPLACE (CASE WHEN {FIRST_ROW} THEN estimated_mask | (1::ubigint << 50) ELSE estimated_mask END "
+     "AS estimated_mask) FROM current",
+     "consumption_after_estimation: flags_are_actual_or_estimated"),
+    ("staged/supplier_volumes.parquet",  # a broken correction identity
+     f"SELECT * REPLACE (CASE WHEN {FIRST_ROW} THEN corrected_kwh + 1 ELSE corrected_kwh END AS corrected_kwh) FROM current",
+     "gsp_group_correction: correction_identity"),
+    ("staged/supplier_volumes.parquet",  # MPAN counts that disagree with the basis data
+     f"SELECT * REPLACE (CASE WHEN {FIRST_ROW} THEN mpan_count + 1 ELSE mpan_count END AS mpan_count) FROM current",
+     "supplier_volumes: mpan_counts_match_basis_data"),
+    ("standing/gsp_group_take.parquet",  # standing data that does not cover the run
+     "SELECT * FROM current WHERE NOT (gsp_group_id = '_A' AND settlement_period = 5)",
+     "gsp_group_take: standing_data_complete"),
+])
+def test_each_settlement_rule_fails_alone_on_its_fault(run_copy, relative, select, rule):
     data_dir, run_dir = run_copy
-    _rewrite(run_dir / "basis" / "consumption_after_estimation.parquet",
-             "SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN NULL ELSE kwh_07 END AS kwh_07) FROM current")
-    assert _failed(data_dir, run_dir) == {"consumption_after_estimation: every_period_has_one_value"}
-
-
-def test_an_estimate_without_a_method_or_beyond_the_day_fails_the_flag_rule(run_copy):
-    data_dir, run_dir = run_copy
-    _rewrite(run_dir / "basis" / "consumption_after_estimation.parquet",
-             "SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN estimated_mask | (1::ubigint << 50) "
-             "ELSE estimated_mask END AS estimated_mask) FROM current")
-    assert _failed(data_dir, run_dir) == {"consumption_after_estimation: flags_are_actual_or_estimated"}
-
-
-def test_a_broken_correction_identity_fails(run_copy):
-    data_dir, run_dir = run_copy
-    _rewrite(run_dir / "staged" / "supplier_volumes.parquet",
-             "SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN corrected_kwh + 1 ELSE corrected_kwh END "
-             "AS corrected_kwh) FROM current")
-    assert _failed(data_dir, run_dir) == {"gsp_group_correction: correction_identity"}
-
-
-def test_mpan_counts_that_disagree_with_the_basis_data_fail(run_copy):
-    data_dir, run_dir = run_copy
-    _rewrite(run_dir / "staged" / "supplier_volumes.parquet",
-             "SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN mpan_count + 1 ELSE mpan_count END "
-             "AS mpan_count) FROM current")
-    assert _failed(data_dir, run_dir) == {"supplier_volumes: mpan_counts_match_basis_data"}
-
-
-def test_standing_data_that_does_not_cover_the_run_fails(run_copy):
-    data_dir, run_dir = run_copy
-    _rewrite(run_dir / "standing" / "gsp_group_take.parquet",
-             "SELECT * FROM current WHERE NOT (gsp_group_id = '_A' AND settlement_period = 5)")
-    assert _failed(data_dir, run_dir) == {"gsp_group_take: standing_data_complete"}
+    _rewrite(run_dir / relative, select)
+    assert _failed(data_dir, run_dir) == {rule}
 
 
 def test_a_column_rule_of_the_catalogue_fails_on_a_published_table(run_copy):
     data_dir, run_dir = run_copy
     _rewrite(run_dir / "staged" / "gsp_group_correction.parquet",
-             "SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN 'ZZ' ELSE gsp_group_id END AS gsp_group_id) "
-             "FROM current")
+             f"SELECT * REPLACE (CASE WHEN {FIRST_ROW} THEN 'ZZ' ELSE gsp_group_id END AS gsp_group_id) FROM current")
     failed = _failed(data_dir, run_dir)
     assert "gsp_group_correction: gsp_group_id.allowed_values" in failed
 
