@@ -9,12 +9,10 @@ Run results and the auditors' Data Docs live under the data directory: DATA_DIR/
 results) and DATA_DIR/data_docs/ (the Data Docs site, rebuilt for the run's pages on every run).
 """
 
-import fcntl
 import json
 import logging
 import subprocess
 import sys
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import duckdb
 
 from pipelines import gx_duckdb
 from pipelines.errors import MhhsError
+from pipelines.locks import gate_lock
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SUITES_DIR = PROJECT_ROOT / "expectations" / "suites"
@@ -99,16 +98,6 @@ def create_gate_database(run_dir: Path) -> Path:
     return database
 
 
-@contextmanager
-def _exclusive(data_dir: Path):
-    """GX's project files are shared by every run of the data directory: one gate writes them at a time."""
-    lock_path = data_dir / "gx" / ".gate.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def _context(data_dir: Path):
     import great_expectations as gx
 
@@ -144,7 +133,7 @@ def run_gate(data_dir: Path, run_dir: Path, run_id: str) -> GateResult:
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     database = create_gate_database(run_dir)
-    with _exclusive(data_dir):
+    with gate_lock(data_dir):
         context = _context(data_dir)
         source = context.data_sources.add_or_update_sql(
             name="settlement_run",

@@ -2,6 +2,7 @@
 
     settle-<date>.lock   one settlement run of a settlement date at a time: a second one refuses at once
     ingest.lock          one ingestion at a time (they share the lake's staging area): a second one waits
+    gate.lock            one data-quality gate at a time (they share GX's files and the Data Docs): waits
     warehouse.lock       the warehouse file: refreshing its views (exclusive) and `mhhs sql` (shared) wait
 
 fcntl locks belong to the process: the kernel releases them when it ends, however it ends (SIGKILL
@@ -66,6 +67,12 @@ def settlement_lock(data_dir: Path, settlement_date: date, run_type: str):
 def ingestion_lock(data_dir: Path):
     """Held for a whole ingestion; a second ingestion waits for the first."""
     return _locked(data_dir, "ingest", fcntl.LOCK_EX, wait=True)
+
+
+def gate_lock(data_dir: Path):
+    """Great Expectations' project files and Data Docs are shared by every run of the data directory: one
+    gate writes them at a time, the others wait."""
+    return _locked(data_dir, "gate", fcntl.LOCK_EX, wait=True)
 
 
 def warehouse_lock(data_dir: Path, shared: bool = False):

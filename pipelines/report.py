@@ -15,12 +15,14 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import catalogue
 from pipelines.gate import GateResult
 from pipelines.lake import Lake
 from pipelines.warehouse import view_definitions
 
 REPORT_NAME = "data_quality_report.html"
-REVIEW_BAND = (0.9, 1.1)
+_CORRECTION_FACTOR = catalogue.load().items["correction_factor"]
+REVIEW_BAND = (_CORRECTION_FACTOR.warn_min, _CORRECTION_FACTOR.warn_max)
 ESTIMATION_METHODS = ("interpolation", "like_day", "annual_consumption")
 
 
@@ -169,9 +171,10 @@ def _correction_chart(group: str, points: list[tuple[int, float]]) -> str:
         f'<figure class="small"><svg class="chart" data-chart="correction_factor_{escape(group)}" role="img" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
         f'<rect class="band" x="{pad}" y="{y(REVIEW_BAND[1]):.1f}" width="{width - 2 * pad}" '
-        f'height="{y(REVIEW_BAND[0]) - y(REVIEW_BAND[1]):.1f}"><title>review band 0.9 to 1.1</title></rect>'
+        f'height="{y(REVIEW_BAND[0]) - y(REVIEW_BAND[1]):.1f}"><title>review band {REVIEW_BAND[0]:g} to {REVIEW_BAND[1]:g}</title></rect>'
         f'<line class="axis" x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}"/>'
-        f'<text x="2" y="{y(REVIEW_BAND[1]) + 4:.1f}">1.1</text><text x="2" y="{y(REVIEW_BAND[0]) + 4:.1f}">0.9</text>'
+        f'<text x="2" y="{y(REVIEW_BAND[1]) + 4:.1f}">{REVIEW_BAND[1]:g}</text>'
+        f'<text x="2" y="{y(REVIEW_BAND[0]) + 4:.1f}">{REVIEW_BAND[0]:g}</text>'
         f'<text x="{pad}" y="{height - 8}">1</text><text x="{width - pad}" y="{height - 8}" text-anchor="end">{last}</text>'
         f'<polyline class="cf-line" points="{line}"/></svg>'
         f'<figcaption>{escape(group)}{f" - {outside} periods outside the band" if outside else ""}</figcaption></figure>'
@@ -260,7 +263,8 @@ def render_report(run, lake: Lake, gate_result: GateResult | None, stopped_by: l
                         "and from estimated values.</p>" + _share_chart(figures["shares"]))
     if figures["correction"] is not None:
         sections.append(
-            "<h2>GSP Group Correction factor over the day</h2><p>The shaded band is the 0.9 to 1.1 review band.</p>"
+            "<h2>GSP Group Correction factor over the day</h2>"
+            f"<p>The shaded band is the {REVIEW_BAND[0]:g} to {REVIEW_BAND[1]:g} review band.</p>"
             + "".join(_correction_chart(group, points) for group, points in figures["correction"].items()))
     sections.append(f"<h2>Quality rules</h2>{_rules_table(gate_result)}")
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
