@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,6 +43,8 @@ _ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "TIMESTAMPTZ": pa.
 INGESTION_LOG_SCHEMA = pa.schema([(name, _ARROW_TYPES[sql]) for name, sql in INGESTION_LOG_COLUMNS.items()])
 # Landing folders and the formats each accepts.
 LANDING_FORMATS = {"registrations": (".csv",), "consumption": (".csv", ".parquet", ".json")}
+# The consumption columns that vary between the periods of one MPAN-day submission.
+PERIOD_COLUMNS = ("utc_period_start", "kwh", "quality_flag")
 # Columns whose values must agree for two rows with the same key to be plain duplicates.
 VALUE_COLUMNS = {
     "consumption": ["kwh", "quality_flag", "data_service_id"],
@@ -194,39 +197,51 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     honouring CSV quoting; one whose quotes do not pair up is malformed.
     """
     positions = _header(path, dataset)
+    # The line (without a CR before its LF) and its kind are kept, not its parts: a table of one text column
+    # is written several times faster than one of split parts, and each pass splits the lines it reads.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE landing_lines AS SELECT "
-        "string_split(CASE WHEN ends_with(line, '\r') THEN line[:-2] ELSE line END, ',') AS parts, "
-        "contains(line, '\"') AS quoted "
+        "CREATE OR REPLACE TEMP TABLE landing_lines AS SELECT line, CASE WHEN contains(line, '\"') THEN 'quoted' "
+        "WHEN contains(line, ',') OR trim(line) <> '' THEN 'plain' ELSE 'blank' END AS kind FROM ("
+        "SELECT CASE WHEN ends_with(line, '\r') THEN line[:-2] ELSE line END AS line "
         f"FROM read_csv({_sql_text(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, skip = 1, "
         "delim = '\\0', quote = '', escape = '', auto_detect = false, strict_mode = false, "
-        f"max_line_size = {MAX_LINE_BYTES})"
+        f"max_line_size = {MAX_LINE_BYTES}))"
     )
     quoted_matches = "regexp_extract_all(',' || array_to_string(parts, ','), ',(\"(?:[^\"]|\"\")*\"|[^,\"]*)', 0)"
 
     def field(position: int) -> str:
         raw = f"fields[{position + 1}]"
-        return f"CASE WHEN quoted AND starts_with({raw}, '\"') THEN replace({raw}[2:-2], '\"\"', '\"') ELSE {raw} END"
+        return f"CASE WHEN starts_with({raw}, '\"') THEN replace({raw}[2:-2], '\"\"', '\"') ELSE {raw} END"
 
-    columns = ", ".join(f"{field(positions[c])} AS {quote_identifier(c)}" for c in dataset.column_names)
-    raw_record = "array_to_string(parts, ',')"
-    if dataset.name == "registrations" and positions["__field_count"] > len(dataset.column_names):
+    field_count = positions["__field_count"]
+    plain_columns = ", ".join(f"fields[{positions[c] + 1}] AS {quote_identifier(c)}" for c in dataset.column_names)
+    quoted_columns = ", ".join(f"{field(positions[c])} AS {quote_identifier(c)}" for c in dataset.column_names)
+    plain_record, quoted_record = "line", "array_to_string(parts, ',')"
+    if dataset.name == "registrations" and field_count > len(dataset.column_names):
         # Registration columns outside the catalogue (an address, a postcode) may identify a person or
         # premises: they never leave ingestion, not even in the quarantine's raw record.
-        raw_record = (
-            f"CASE WHEN len(fields) <> {positions['__field_count']} THEN {_sql_text(WITHHELD_RECORD)} ELSE concat_ws(',', "
-            + ", ".join(f"coalesce({field(positions[c])}, '')" for c in dataset.column_names) + ") END"
-        )
-    return (
-        f"SELECT row_number, {raw_record} AS raw_record, "
-        f"len(fields) <> {positions['__field_count']} OR NOT well_quoted AS malformed, NULL::VARCHAR AS dip_problem, {columns} "
-        "FROM (SELECT row_number, parts, quoted, "
-        "CASE WHEN quoted THEN list_transform(matches, lambda m: m[2:]) ELSE parts END AS fields, "
-        "NOT quoted OR length(array_to_string(matches, '')) = length(array_to_string(parts, ',')) + 1 AS well_quoted "
-        f"FROM (SELECT rowid + 1 AS row_number, parts, quoted, CASE WHEN quoted THEN {quoted_matches} END AS matches "
-        f"FROM landing_lines WHERE {_every_row('rowid + 1')} AND parts IS NOT NULL "
-        "AND NOT (len(parts) = 1 AND trim(parts[1]) = '')))"
+        def record(field_sql) -> str:
+            return (f"CASE WHEN len(fields) <> {field_count} THEN {_sql_text(WITHHELD_RECORD)} ELSE concat_ws(',', "
+                    + ", ".join(f"coalesce({field_sql(positions[c])}, '')" for c in dataset.column_names) + ") END")
+        plain_record, quoted_record = record(lambda p: f"fields[{p + 1}]"), record(field)
+    def lines(kind: str) -> str:
+        return f"SELECT rowid + 1 AS row_number, line FROM landing_lines WHERE {_every_row('rowid + 1')} AND kind = '{kind}'"
+
+    # Lines without a double quote (nearly all) are split at every comma; the others honour CSV quoting.
+    plain = (
+        f"SELECT row_number, {plain_record} AS raw_record, len(fields) <> {field_count} AS malformed, "
+        f"NULL::VARCHAR AS dip_problem, {plain_columns} "
+        f"FROM (SELECT row_number, line, string_split(line, ',') AS fields FROM ({lines('plain')}))"
     )
+    quoted = (
+        f"SELECT row_number, {quoted_record} AS raw_record, len(fields) <> {field_count} OR NOT well_quoted AS malformed, "
+        f"NULL::VARCHAR AS dip_problem, {quoted_columns} "
+        "FROM (SELECT row_number, parts, list_transform(matches, lambda m: m[2:]) AS fields, "
+        "length(array_to_string(matches, '')) = length(array_to_string(parts, ',')) + 1 AS well_quoted "
+        f"FROM (SELECT row_number, parts, {quoted_matches} AS matches "
+        f"FROM (SELECT row_number, string_split(line, ',') AS parts FROM ({lines('quoted')}))))"
+    )
+    return f"{plain} UNION ALL {quoted}"
 
 
 def _parquet_source(con, path: Path, dataset: catalogue.Dataset) -> str:
@@ -342,42 +357,48 @@ class ValueChecks:
     padded_columns: set[int]  # text columns with a value that has surrounding blanks
 
 
-def _value_checks(con, source: str, dataset: catalogue.Dataset) -> ValueChecks:
-    """Tables refused_<n> (refused values of column n with their reason) and typed_<n> (typed value of
-    every distinct value of a date or timestamp column)."""
-    values = ", ".join(f"coalesce({quote_identifier(c.name)}, '') AS c{n}" for n, c in enumerate(dataset.columns))
-    flags = ", ".join(f"grouping(c{n}) AS g{n}" for n in range(len(dataset.columns)))
-    sets = ", ".join(f"(c{n})" for n in range(len(dataset.columns)))
+def _value_checks(con, source: str, dataset: catalogue.Dataset, columns: list[int]) -> ValueChecks:
+    """Rows in, and the value checks (_check_column) of the given columns on their distinct values in the
+    source; the other columns are checked later, on distinct values of a smaller table."""
+    values = ", ".join(f"coalesce({quote_identifier(dataset.columns[n].name)}, '') AS c{n}" for n in columns)
+    flags = ", ".join(f"grouping(c{n}) AS g{n}" for n in columns)
+    sets = ", ".join(f"(c{n})" for n in columns)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE distinct_values AS SELECT *, count(*) AS occurrences, {flags} "
         f"FROM (SELECT {values} FROM ({source})) GROUP BY GROUPING SETS ({sets}, ())"
     )
-    all_flags = " AND ".join(f"g{n} = 1" for n in range(len(dataset.columns)))
+    all_flags = " AND ".join(f"g{n} = 1" for n in columns)
     rows_in = con.execute(f"SELECT coalesce(sum(occurrences), 0) FROM distinct_values WHERE {all_flags}").fetchall()[0][0]
     checks = ValueChecks(rows_in, set(), set())
-    for n, item in enumerate(dataset.columns):
-        cases = " ".join(f"WHEN {rule.broken_when} THEN '{rule.reason_code}'" for rule in rules_for(item, "v"))
-        reason = f"CASE {cases} END" if cases else "NULL::VARCHAR"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE refused_{n} AS SELECT v, reason_code FROM ("
-            f"SELECT v, {reason} AS reason_code FROM (SELECT c{n} AS v FROM distinct_values WHERE g{n} = 0)) "
-            "WHERE reason_code IS NOT NULL"
-        )
-        refused, padded = con.execute(
-            f"SELECT (SELECT count(*) FROM refused_{n}), "
-            f"(SELECT count(*) FROM distinct_values WHERE g{n} = 0 AND c{n} <> trim(c{n}))"
-        ).fetchall()[0]
-        if refused:
-            checks.refused_columns.add(n)
-        if padded:
-            checks.padded_columns.add(n)
-        if item.type in ("date", "timestamp"):
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE typed_{n} AS SELECT *{_derived_sql(dataset, item)} FROM ("
-                f"SELECT v, {typed(item, 'v')} AS typed_value "
-                f"FROM (SELECT c{n} AS v FROM distinct_values WHERE g{n} = 0) WHERE v NOT IN (SELECT v FROM refused_{n}))"
-            )
+    for n in columns:
+        _check_column(con, checks, dataset, n, f"SELECT c{n} AS v FROM distinct_values WHERE g{n} = 0")
     return checks
+
+
+def _check_column(con, checks: ValueChecks, dataset: catalogue.Dataset, n: int, distinct_values: str) -> None:
+    """Table refused_<n> (refused values of column n with their reason) and, for a date or timestamp
+    column, typed_<n> (typed value of every accepted distinct value), from SQL of its distinct values v."""
+    item = dataset.columns[n]
+    cases = " ".join(f"WHEN {rule.broken_when} THEN '{rule.reason_code}'" for rule in rules_for(item, "v"))
+    reason = f"CASE {cases} END" if cases else "NULL::VARCHAR"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_{n} AS {distinct_values}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE refused_{n} AS SELECT v, reason_code FROM ("
+        f"SELECT v, {reason} AS reason_code FROM distinct_{n}) WHERE reason_code IS NOT NULL"
+    )
+    refused, padded = con.execute(
+        f"SELECT (SELECT count(*) FROM refused_{n}), (SELECT count(*) FROM distinct_{n} WHERE v <> trim(v))"
+    ).fetchall()[0]
+    if refused:
+        checks.refused_columns.add(n)
+    if padded:
+        checks.padded_columns.add(n)
+    if item.type in ("date", "timestamp"):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE typed_{n} AS SELECT *{_derived_sql(dataset, item)} FROM ("
+            f"SELECT v, {typed(item, 'v')} AS typed_value FROM distinct_{n} WHERE v NOT IN (SELECT v FROM refused_{n}))"
+        )
+    con.execute(f"DROP TABLE distinct_{n}")
 
 
 def _extra_rules(dataset: catalogue.Dataset) -> list[tuple[str, str]]:
@@ -467,49 +488,127 @@ _SUBMISSION_AGGREGATES = (
 )
 
 
-def _pivot(rows: str, with_refused: bool = False) -> str:
-    """One row per MPAN-day submission: the periods present as a bit mask, estimated ones as another, and
-    the values with their periods and row numbers in lists. With refused rows, those are gathered by
-    reason code alone (their submission columns empty), so one pass also finds every refused row."""
-    if with_refused:
-        key = ", ".join(f"CASE WHEN reason_code IS NULL THEN {c} END AS {c}" for c in _SUBMISSION.split(", "))
-        return f"SELECT reason_code, {key}, {_SUBMISSION_AGGREGATES} FROM ({rows}) GROUP BY ALL"
+def _pivot(rows: str) -> str:
+    """One row per MPAN-day submission of accepted rows: the periods present as a bit mask, estimated ones
+    as another, and the values with their periods and row numbers in lists."""
     return f"SELECT {_SUBMISSION}, {_SUBMISSION_AGGREGATES} FROM ({rows}) WHERE reason_code IS NULL GROUP BY ALL"
 
 
-def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE grouped AS {_pivot(_checked_rows(dataset, source, checks), with_refused=True)}")
-    con.execute("CREATE OR REPLACE TEMP TABLE submissions AS SELECT * EXCLUDE (reason_code) FROM grouped WHERE reason_code IS NULL")
+def _row_checked_columns(dataset: catalogue.Dataset) -> list[int]:
+    """Columns checked on every row. A consumption column that is the same for every period of a
+    submission is checked once per submission instead, after the rows are gathered (_gather_submissions)."""
+    if dataset.name == "consumption":
+        return [n for n, item in enumerate(dataset.columns) if item.name in PERIOD_COLUMNS]
+    return list(range(len(dataset.columns)))
+
+
+def _typed_text(dataset: catalogue.Dataset, checks: ValueChecks, n: int, column: str) -> str:
+    """Typed value of a text column that is not a date or timestamp (those are looked up in typed_<n>)."""
+    item = dataset.columns[n]
+    if item.type == "string" and n not in checks.padded_columns:
+        return f"NULLIF({column}, '')"
+    return typed(item)
+
+
+def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogue.Dataset) -> None:
+    """View submission_rows: one row per MPAN-day submission, or per group of refused rows with their
+    reason_code, gathered in one pass over the file.
+
+    Rows are grouped by their submission columns as received (text); those columns are then checked and
+    typed on the distinct submissions (a million) instead of on every row (48 million). A row's reason is
+    still the first rule it breaks in catalogue order, as in _checked_rows.
+    """
+    period_columns = _row_checked_columns(dataset)
+    submission_columns = [n for n in range(len(dataset.columns)) if n not in period_columns]
+    names = {n: dataset.columns[n].name for n in range(len(dataset.columns))}
+    period_start = next(n for n in period_columns if names[n] == "utc_period_start")
+    joins = [f"LEFT JOIN refused_{n} r{n} ON coalesce(s.{quote_identifier(names[n])}, '') = r{n}.v"
+             for n in period_columns if n in checks.refused_columns]
+    joins.append(f"LEFT JOIN typed_{period_start} y ON s.utc_period_start = y.v")
+    period_reasons = [f"r{n}.reason_code" for n in period_columns if n in checks.refused_columns]
+    row_problem = "CASE WHEN s.malformed THEN 'MALFORMED_ROW' ELSE s.dip_problem END"
+    keys = ", ".join(f"CASE WHEN {row_problem} IS NULL THEN s.{quote_identifier(names[n])} END AS {quote_identifier(names[n])}"
+                     for n in submission_columns)
+    kwh = _typed_text(dataset, checks, dataset.column_names.index("kwh"), "kwh")
+    quality_flag = _typed_text(dataset, checks, dataset.column_names.index("quality_flag"), "quality_flag")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE refused_numbers AS SELECT unnest(row_numbers) AS row_number FROM grouped "
-        "WHERE reason_code IS NOT NULL"
+        f"CREATE OR REPLACE TEMP TABLE gathered AS SELECT {row_problem} AS row_problem, "
+        f"CASE WHEN {row_problem} IS NULL THEN coalesce({', '.join(period_reasons + ['NULL::VARCHAR'])}) END AS period_reason, "
+        f"{keys}, y.settlement_date, count(*) AS period_count, bit_or(1::UBIGINT << y.settlement_period) AS period_mask, "
+        f"bit_or(CASE WHEN {quality_flag} = 'E' THEN 1::UBIGINT << y.settlement_period ELSE 0::UBIGINT END) AS estimated_mask, "
+        f"list({kwh}) AS kwh_values, list(y.settlement_period) AS periods, list(s.row_number) AS row_numbers "
+        f"FROM ({source}) s {' '.join(joins)} GROUP BY ALL"
     )
-    con.execute("DROP TABLE grouped")
-    if con.execute("SELECT count(*) FROM refused_numbers").fetchall()[0][0]:
-        refused = _checked_rows(dataset, _only_rows(source, "refused_numbers"), checks, typed_values=False)
-        _quarantine_rows(con, refused, dataset, source_file, staging / "quarantine_rules.parquet")
+    for n in submission_columns:
+        column = quote_identifier(names[n])
+        _check_column(con, checks, dataset, n, f"SELECT DISTINCT coalesce({column}, '') AS v FROM gathered WHERE row_problem IS NULL")
+    joins, reasons, typed_columns = [], [], []
+    for n, item in enumerate(dataset.columns):
+        column = f"g.{quote_identifier(item.name)}"
+        if n in period_columns:
+            if n == period_columns[0]:
+                reasons.append("g.period_reason")
+            continue
+        if n in checks.refused_columns:
+            joins.append(f"LEFT JOIN refused_{n} r{n} ON coalesce({column}, '') = r{n}.v")
+            reasons.append(f"r{n}.reason_code")
+        if item.type in ("date", "timestamp"):
+            joins.append(f"LEFT JOIN typed_{n} y{n} ON {column} = y{n}.v")
+            typed_columns.append(f"y{n}.typed_value AS t_{item.name}")
+        else:
+            typed_columns.append(f"{_typed_text(dataset, checks, n, column)} AS t_{item.name}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW submission_rows AS SELECT coalesce(g.row_problem, {', '.join(reasons)}) AS reason_code, "
+        f"{', '.join(typed_columns)}, g.settlement_date, g.period_count, g.period_mask, g.estimated_mask, g.kwh_values, "
+        f"g.periods, g.row_numbers FROM gathered g {' '.join(joins)}"
+    )
+
+
+def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging: Path, content_hash: Future, source_file: str) -> int:
+    _gather_submissions(con, source, checks, dataset)
+    con.execute("CREATE OR REPLACE TEMP VIEW accepted_submissions AS SELECT * EXCLUDE (reason_code) FROM submission_rows WHERE reason_code IS NULL")
     # A repeated MPAN, quantity, period and received_at shows as a submission with fewer distinct periods
-    # than rows, or as submissions from two data services with overlapping periods: only their rows are
-    # checked again, one by one.
+    # than rows, or as two submissions of one MPAN-day and received_at (two data services with overlapping
+    # periods, or one submission written two ways, e.g. a padded MPAN): their rows are checked again one by
+    # one and gathered again by their typed values, in the same pass over the file as the refused rows.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE suspect_numbers AS SELECT unnest(row_numbers) AS row_number FROM ("
-        "SELECT row_numbers FROM submissions WHERE bit_count(period_mask) < period_count UNION ALL "
-        f"SELECT s.row_numbers FROM submissions s SEMI JOIN (SELECT {_SAME_DAY} FROM submissions GROUP BY ALL "
-        f"HAVING bit_count(bit_or(period_mask)) < sum(bit_count(period_mask))) USING ({_SAME_DAY}))"
+        "SELECT row_numbers FROM accepted_submissions WHERE bit_count(period_mask) < period_count UNION ALL "
+        f"SELECT s.row_numbers FROM accepted_submissions s SEMI JOIN (SELECT {_SAME_DAY} FROM accepted_submissions "
+        f"GROUP BY ALL HAVING count(*) > 1) USING ({_SAME_DAY}))"
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE reread_numbers AS SELECT unnest(row_numbers) AS row_number FROM submission_rows "
+        "WHERE reason_code IS NOT NULL UNION ALL SELECT row_number FROM suspect_numbers"
+    )
+    con.execute("CREATE OR REPLACE TEMP VIEW submissions AS SELECT * FROM accepted_submissions")
+    if not con.execute("SELECT count(*) FROM reread_numbers").fetchall()[0][0]:
+        return _write_consumption(con, staging, content_hash.result(), source_file)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE reread AS {_checked_rows(dataset, _only_rows(source, 'reread_numbers'), checks)}")
+    if con.execute("SELECT count(*) FROM reread WHERE reason_code IS NOT NULL").fetchall()[0][0]:
+        _quarantine_rows(con, "SELECT * FROM reread", dataset, source_file, staging / "quarantine_rules.parquet")
     if con.execute("SELECT count(*) FROM suspect_numbers").fetchall()[0][0]:
-        suspects = _only_rows(source, "suspect_numbers")
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE suspect_rows AS SELECT * FROM ({_checked_rows(dataset, suspects, checks)}) "
-            "WHERE reason_code IS NULL"
+            "CREATE OR REPLACE TEMP TABLE suspect_rows AS SELECT * FROM reread "
+            "WHERE reason_code IS NULL AND row_number IN (SELECT row_number FROM suspect_numbers)"
         )
         _duplicates(con, "SELECT * FROM suspect_rows", dataset)
         _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
-        con.execute("DELETE FROM submissions WHERE list_any_value(row_numbers) IN (SELECT row_number FROM suspect_rows)")
         con.execute(
-            "INSERT INTO submissions "
+            "CREATE OR REPLACE TEMP TABLE regathered AS "
             + _pivot("SELECT * FROM suspect_rows WHERE row_number NOT IN (SELECT row_number FROM duplicate_rows)")
         )
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW submissions AS SELECT * FROM accepted_submissions "
+            "WHERE list_any_value(row_numbers) NOT IN (SELECT row_number FROM suspect_rows) "
+            "UNION ALL BY NAME SELECT * FROM regathered"
+        )
+    return _write_consumption(con, staging, content_hash.result(), source_file)
+
+
+def _write_consumption(con, staging: Path, sha: str, source_file: str) -> int:
+    """The view `submissions` into one lake file per settlement date; returns the rows (periods) accepted."""
+    file_id = sha[:16]
     kwh = ", ".join(f"kwh_values[list_position(periods, {p})] AS kwh_{p:02d}" for p in range(1, 51))
     dates = [row[0] for row in con.execute("SELECT DISTINCT settlement_date FROM submissions ORDER BY 1").fetchall()]
     for settlement_date in dates:
@@ -526,7 +625,7 @@ def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging:
     return con.execute("SELECT coalesce(sum(period_count), 0) FROM submissions").fetchall()[0][0]
 
 
-def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, staging: Path, file_id: str, sha: str, source_file: str) -> int:
+def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, staging: Path, content_hash: Future, source_file: str) -> int:
     checked = _checked_rows(dataset, source, checks)
     con.execute(f"CREATE OR REPLACE TEMP TABLE accepted AS SELECT * FROM ({checked}) WHERE reason_code IS NULL")
     if con.execute("SELECT count(*) FROM accepted").fetchall()[0][0] < checks.rows_in:
@@ -536,6 +635,8 @@ def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, stagin
         _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
         con.execute("DELETE FROM accepted WHERE row_number IN (SELECT row_number FROM duplicate_rows)")
     columns = ", ".join(f"t_{c} AS {quote_identifier(c)}" for c in dataset.column_names)
+    sha = content_hash.result()
+    file_id = sha[:16]
     con.execute(
         f"COPY (SELECT {columns}, row_number, {_sql_text(sha)} AS file_sha256, {_sql_text(source_file)} AS source_file "
         f"FROM accepted ORDER BY row_number) TO '{staging / 'registrations'}' "
@@ -573,19 +674,31 @@ def _source(con, path: Path, dataset: catalogue.Dataset) -> str:
 
 
 def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str) -> FileResult:
-    sha = sha256_of(path)
-    file_id = sha[:16]
-    result = FileResult(source_file=relative, dataset=dataset_name, file_sha256=sha, status="ingested")
-    if lake.is_ingested(file_id):
-        result.status = "already_ingested"
-        return result
+    """Ingest one landing file, or find it already ingested (same SHA-256).
+
+    Hashing a 3 GB file takes seconds, so it runs beside the DuckDB work unless the lake already holds a
+    file of the same size (which it could be): then the hash comes first and an ingested file is skipped
+    unread. A file found ingested only once hashed is discarded before anything is moved into place.
+    """
+    size = path.stat().st_size
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        content_hash = pool.submit(sha256_of, path)
+        if lake.holds_size(size):
+            sha = content_hash.result()
+            if lake.is_ingested(sha[:16]):
+                return FileResult(source_file=relative, dataset=dataset_name, file_sha256=sha, status="already_ingested")
+        return _ingest_new_file(lake, path, relative, dataset_name, size, content_hash)
+
+
+def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, size: int, content_hash: Future) -> FileResult:
     dataset = catalogue.dataset(dataset_name)
-    staging = lake.staging_dir(file_id)
+    staging = lake.staging_dir("pending-" + hashlib.sha256(relative.encode()).hexdigest()[:16])
+    result = FileResult(source_file=relative, dataset=dataset_name, file_sha256="", status="ingested")
     con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": True, "temp_directory": str(staging / "spill")})
     try:
         try:
             source = _source(con, path, dataset)
-            checks = _value_checks(con, source, dataset)
+            checks = _value_checks(con, source, dataset, _row_checked_columns(dataset))
         except duckdb.InvalidInputException as error:
             if "maximum line size" in str(error).lower():
                 raise FileRefused("FILE_LINE_TOO_LONG", UNSAFE_FILE_REASONS["FILE_LINE_TOO_LONG"]) from None
@@ -594,7 +707,7 @@ def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str) -> Fi
             raise FileRefused("FILE_NOT_CSV", FILE_REASONS["FILE_NOT_CSV"]) from None
         rows_in = checks.rows_in
         ingest_rows = _ingest_consumption if dataset_name == "consumption" else _ingest_registrations
-        result.rows_accepted = ingest_rows(con, source, checks, dataset, staging, file_id, sha, relative)
+        result.rows_accepted = ingest_rows(con, source, checks, dataset, staging, content_hash, relative)
         parts = sorted(staging.glob("quarantine_*.parquet"))
         if parts:
             files = "[" + ", ".join(_sql_text(str(p)) for p in parts) + "]"
@@ -610,20 +723,31 @@ def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str) -> Fi
             raise MhhsError(f"{relative}: {rows_in} rows read but {result.rows_in} accounted for; nothing was ingested")
     except FileRefused as refusal:
         con.close()
-        return _refuse(lake, path, relative, result, file_id, refusal)
+        shutil.rmtree(staging, ignore_errors=True)
+        result.file_sha256 = content_hash.result()
+        if lake.is_ingested(result.file_sha256[:16]):
+            result.status = "already_ingested"
+            return result
+        return _refuse(lake, path, relative, result, result.file_sha256[:16], size, refusal)
     finally:
         con.close()
+    result.file_sha256 = content_hash.result()
+    file_id = result.file_sha256[:16]
+    if lake.is_ingested(file_id):  # the same content under another name, or a file of a size seen before
+        shutil.rmtree(staging, ignore_errors=True)
+        return FileResult(source_file=relative, dataset=dataset_name, file_sha256=result.file_sha256, status="already_ingested")
     moves = [(part, Path(dataset_name) / part.parent.name / part.name) for part in sorted((staging / dataset_name).glob("*/*.parquet"))]
     if (staging / "quarantine.parquet").exists():
         moves.append((staging / "quarantine.parquet", Path("quarantine") / f"{file_id}.parquet"))
     for source_part, target in moves:
         lake.move_into_place(source_part, lake.root / target)
+    lake.record_size(size)
     _write_log(lake, result, file_id, staging)
     shutil.rmtree(staging, ignore_errors=True)
     return result
 
 
-def _refuse(lake: Lake, path: Path, relative: str, result: FileResult, file_id: str, refusal: FileRefused) -> FileResult:
+def _refuse(lake: Lake, path: Path, relative: str, result: FileResult, file_id: str, size: int, refusal: FileRefused) -> FileResult:
     """Keep the whole file with its reason; it counts as one quarantined record."""
     staging = lake.staging_dir(file_id)
     kept = lake.refused_files / file_id / path.name
@@ -647,6 +771,7 @@ def _refuse(lake: Lake, path: Path, relative: str, result: FileResult, file_id: 
     )
     con.execute(f"COPY (SELECT * FROM refused) TO '{staging / 'quarantine.parquet'}' (FORMAT parquet)")
     lake.move_into_place(staging / "quarantine.parquet", lake.quarantine / f"{file_id}.parquet")
+    lake.record_size(size)
     _write_log(lake, result, file_id, staging)
     shutil.rmtree(staging, ignore_errors=True)
     return result

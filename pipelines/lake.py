@@ -4,6 +4,7 @@
     DATA_DIR/lake/registrations/snapshot_date=D/<file id>.parquet    registration rows as received
     DATA_DIR/lake/quarantine/<file id>.parquet                        refused rows of one landing file
     DATA_DIR/lake/ingestion_log/<file id>.parquet                     one row per landing file, written last
+    DATA_DIR/lake/ingested_sizes/<bytes>                              empty: a landing file of this size was ingested
     DATA_DIR/refused_files/<file id>/<name>                           landing files refused whole
     DATA_DIR/warehouse.duckdb                                         views for analysts
 
@@ -35,6 +36,7 @@ class Lake:
         self.quarantine = self.root / "quarantine"
         self.ingestion_log = self.root / "ingestion_log"
         self.staging = self.root / ".staging"
+        self.ingested_sizes = self.root / "ingested_sizes"
         self.refused_files = self.data_dir / "refused_files"
         self.warehouse = self.data_dir / "warehouse.duckdb"
 
@@ -47,6 +49,14 @@ class Lake:
 
     def is_ingested(self, file_id: str) -> bool:
         return self.log_entry(file_id).exists()
+
+    def holds_size(self, size: int) -> bool:
+        """Whether a landing file of this many bytes was ingested: only then can a file be one already ingested."""
+        return (self.ingested_sizes / str(size)).exists()
+
+    def record_size(self, size: int) -> None:
+        self.ingested_sizes.mkdir(parents=True, exist_ok=True)
+        (self.ingested_sizes / str(size)).touch()
 
     def staging_dir(self, file_id: str) -> Path:
         """A clean private folder for one landing file's outputs before they are moved into place."""
