@@ -379,12 +379,13 @@ def _check_column(con, checks: ValueChecks, dataset: catalogue.Dataset, n: int, 
     """Table refused_<n> (refused values of column n with their reason) and, for a date or timestamp
     column, typed_<n> (typed value of every accepted distinct value), from SQL of its distinct values v."""
     item = dataset.columns[n]
-    cases = " ".join(f"WHEN {rule.broken_when} THEN '{rule.reason_code}'" for rule in rules_for(item, "v"))
+    cases = " ".join(f"WHEN {rule.broken_when} THEN '{rule.reason_code}'" for rule in rules_for(item, "trimmed", trimmed=True))
     reason = f"CASE {cases} END" if cases else "NULL::VARCHAR"
     con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_{n} AS {distinct_values}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE refused_{n} AS SELECT v, reason_code FROM ("
-        f"SELECT v, {reason} AS reason_code FROM distinct_{n}) WHERE reason_code IS NOT NULL"
+        f"SELECT v, {reason} AS reason_code FROM (SELECT v, NULLIF(TRIM(v), '') AS trimmed FROM distinct_{n})) "
+        "WHERE reason_code IS NOT NULL"
     )
     refused, padded = con.execute(
         f"SELECT (SELECT count(*) FROM refused_{n}), (SELECT count(*) FROM distinct_{n} WHERE v <> trim(v))"
@@ -522,10 +523,16 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
     submission_columns = [n for n in range(len(dataset.columns)) if n not in period_columns]
     names = {n: dataset.columns[n].name for n in range(len(dataset.columns))}
     period_start = next(n for n in period_columns if names[n] == "utc_period_start")
+    # One lookup of the period start gives its settlement date and period, or its reason to refuse it.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE period_starts AS SELECT v, NULL::VARCHAR AS reason_code, settlement_date, "
+        f"settlement_period FROM typed_{period_start} UNION ALL SELECT v, reason_code, NULL, NULL FROM refused_{period_start}"
+    )
     joins = [f"LEFT JOIN refused_{n} r{n} ON coalesce(s.{quote_identifier(names[n])}, '') = r{n}.v"
-             for n in period_columns if n in checks.refused_columns]
-    joins.append(f"LEFT JOIN typed_{period_start} y ON s.utc_period_start = y.v")
-    period_reasons = [f"r{n}.reason_code" for n in period_columns if n in checks.refused_columns]
+             for n in period_columns if n in checks.refused_columns and n != period_start]
+    joins.append("LEFT JOIN period_starts y ON coalesce(s.utc_period_start, '') = y.v")
+    period_reasons = [("y" if n == period_start else f"r{n}") + ".reason_code"
+                      for n in period_columns if n in checks.refused_columns]
     row_problem = "CASE WHEN s.malformed THEN 'MALFORMED_ROW' ELSE s.dip_problem END"
     keys = ", ".join(f"CASE WHEN {row_problem} IS NULL THEN s.{quote_identifier(names[n])} END AS {quote_identifier(names[n])}"
                      for n in submission_columns)

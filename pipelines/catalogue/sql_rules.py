@@ -47,16 +47,17 @@ def typed(item: Item, column: str | None = None) -> str:
 
 
 def _check_digit_sql(value: str) -> str:
-    # Integer arithmetic on the 13-digit number: much faster than 13 substrings (the format rule ran first).
-    number = f"TRY_CAST({value} AS BIGINT)"
-    weighted = " + ".join(f"({number} // {10 ** (12 - i)} % 10) * {w}" for i, w in enumerate(CHECK_WEIGHTS))
-    return f"(({weighted}) % 11) % 10 <> {number} % 10"
+    # Integer arithmetic on the 13-digit number, cast once (inside a one-element list): much faster than 13
+    # substrings or 14 casts (the format rule ran first).
+    weighted = " + ".join(f"(n // {10 ** (12 - i)} % 10) * {w}" for i, w in enumerate(CHECK_WEIGHTS))
+    return f"list_transform([TRY_CAST({value} AS BIGINT)], lambda n: (({weighted}) % 11) % 10 <> n % 10)[1]"
 
 
-def rules_for(item: Item, column: str | None = None) -> list[Rule]:
-    """The item's rules in the order they are checked: presence, type, then value rules."""
+def rules_for(item: Item, column: str | None = None, trimmed: bool = False) -> list[Rule]:
+    """The item's rules in the order they are checked: presence, type, then value rules. With `trimmed`, the
+    column already holds the value trimmed with empty text as NULL (saves trimming it again in every rule)."""
     code = item.name.upper()
-    value = f"NULLIF(TRIM({quote_identifier(column or item.name)}), '')"
+    value = quote_identifier(column or item.name) if trimmed else f"NULLIF(TRIM({quote_identifier(column or item.name)}), '')"
     present = f"{value} IS NOT NULL"
     rules: list[Rule] = []
     if not item.nullable:
@@ -132,7 +133,7 @@ def rules_for(item: Item, column: str | None = None) -> list[Rule]:
             Rule(
                 f"{code}_NOT_ALLOWED",
                 f"{item.name} must be one of {', '.join(item.allowed_values)}",
-                f"{present} AND TRIM({quote_identifier(column or item.name)}) NOT IN ({values})",
+                f"{present} AND {value} NOT IN ({values})",
             )
         )
     if item.min is not None:
