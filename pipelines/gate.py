@@ -152,10 +152,12 @@ def run_gate(data_dir: Path, run_dir: Path, run_id: str) -> GateResult:
         checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
             name="settlement_gate",
             validation_definitions=validations,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DATA_DOCS_SITE])],
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": _SHOWN_ROWS},
         ))
         outcome = checkpoint.run(run_id=RunIdentifier(run_name=run_id))
+        # One site build for all the run's pages: GX's UpdateDataDocsAction rebuilds the site once per
+        # relation, compiling its page templates again each time (4 of the gate's 6 seconds at 1M MPANs).
+        context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=list(outcome.run_results))
         rules = []
         for identifier, validation in outcome.run_results.items():
             urls = context.get_docs_sites_urls(resource_identifier=identifier, site_names=[DATA_DOCS_SITE])

@@ -2,15 +2,21 @@
 -- passed the checks, the one with the latest received_at (CONTRACT.md; a refused submission never hides
 -- an earlier valid one). Ties on received_at are broken by the landing file's hash, so reruns agree.
 -- Most MPAN-days have one submission: they take its usable values as they are; only restated days are
--- aggregated. (Bit operators share one precedence in DuckDB: every shift is parenthesised.)
-with usable as (
+-- ordered and aggregated (found by a grouped count, not a window over every wide row).
+-- (Bit operators share one precedence in DuckDB: every shift is parenthesised.)
+with usable as materialized (
     select
         *,
-        present_mask & day_mask & ended_mask & ~above_max_mask as usable_mask,
-        count(*) over (partition by mpan_core, measurement_quantity) as submissions,
-        row_number() over (partition by mpan_core, measurement_quantity order by received_at, file_sha256) as submission_order
+        present_mask & day_mask & ended_mask & ~above_max_mask as usable_mask
     from {{ ref('int_consumption_checked') }}
     where submission_reason_code is null
+),
+
+restated_days as (
+    select mpan_core, measurement_quantity
+    from usable
+    group by mpan_core, measurement_quantity
+    having count(*) > 1
 ),
 
 single as (
@@ -23,7 +29,15 @@ single as (
         estimated_mask & usable_mask as estimated_mask,
         usable_mask as present_mask
     from usable
-    where submissions = 1
+    anti join restated_days using (mpan_core, measurement_quantity)
+),
+
+restated_submissions as (
+    select
+        *,
+        row_number() over (partition by mpan_core, measurement_quantity order by received_at, file_sha256) as submission_order
+    from usable
+    semi join restated_days using (mpan_core, measurement_quantity)
 ),
 
 restated as (
@@ -40,8 +54,7 @@ restated as (
                 filter (where (usable_mask >> {{ p }}) & 1 = 1), 0::ubigint) << {{ p }})
         {%- endfor %}) as estimated_mask,
         bit_or(usable_mask) as present_mask
-    from usable
-    where submissions > 1
+    from restated_submissions
     group by mpan_core, measurement_quantity
 )
 
