@@ -52,7 +52,7 @@ from pipelines.lineage import snapshot_landing_files
 from pipelines.locks import settlement_lock
 from pipelines.periods import local_midnight_utc
 from pipelines.report import write_report
-from pipelines.standing_data import load_standing_data
+from pipelines.standing_data import StandingData, load_standing_data
 from pipelines.standing_data.calendar import SettlementCalendar
 from pipelines.warehouse import refresh_views
 
@@ -138,8 +138,7 @@ def _write_record(path: Path, record: dict, schema: pa.Schema) -> None:
     os.replace(temporary, path)
 
 
-def _standing_tables(standing_dir: Path | None, settlement_date: date) -> dict[str, pa.Table]:
-    standing = load_standing_data(standing_dir)
+def _standing_tables(standing: StandingData, settlement_date: date) -> dict[str, pa.Table]:
     if standing.gsp_group_take is None:
         raise MhhsError(
             "no GSP Group Take: GSP Group Take is measured data and has no default; "
@@ -170,7 +169,8 @@ def start_run(data_dir: Path, settlement_date: date, run_type: str, standing_dir
     (the ingestion log as it stands now) it uses."""
     settlement_date, run_type = validation.settlement_date(settlement_date), validation.run_type(run_type)
     lake = Lake(data_dir)
-    calendar = SettlementCalendar.from_standing_data(load_standing_data(standing_dir))
+    standing = load_standing_data(standing_dir)
+    calendar = SettlementCalendar.from_standing_data(standing)
     if run_type not in calendar.working_days_after:
         raise MhhsError(f"unknown run type {run_type!r}; the settlement calendar has {', '.join(calendar.working_days_after)}")
     day_ends = local_midnight_utc(settlement_date + timedelta(days=1))
@@ -180,7 +180,7 @@ def start_run(data_dir: Path, settlement_date: date, run_type: str, standing_dir
         raise MhhsError(f"no registrations in the lake under {lake.root}; run `mhhs ingest` first")
     if not (lake.consumption / f"settlement_date={settlement_date.isoformat()}").is_dir():
         raise MhhsError(f"no consumption ingested for settlement date {settlement_date}; run `mhhs ingest` first")
-    tables = _standing_tables(standing_dir, settlement_date)
+    tables = _standing_tables(standing, settlement_date)
     version = _next_version(data_dir, run_type, settlement_date)
     run = SettlementRun(
         run_id=f"{run_type}-{settlement_date.isoformat()}-v{version}",

@@ -18,7 +18,7 @@ spine as (
     select * from {{ ref('int_consumption_gaps') }}
 ),
 
-gap_periods as (
+gap_days as (
     select
         s.mpan_core,
         s.measurement_quantity,
@@ -27,36 +27,50 @@ gap_periods as (
         s.gsp_group_id,
         s.annual_consumption_kwh,
         coalesce(s.estimated_mask, 0::ubigint) as received_estimated_mask,
-        p.settlement_period,
-        p.local_half_hour,
-        {{ all_kwh | replace('c.', 's.') }}[p.settlement_period] as kwh
+        {{ all_kwh | replace('c.', 's.') }} as day_kwh,
+        -- bit p: period p has an actual value (received, not estimated by the data service)
+        (0::ubigint
+        {%- for p in period_numbers() %}
+            | case when s.kwh_{{ '%02d' % p }} is not null then {{ 2 ** p }}::ubigint else 0::ubigint end
+        {%- endfor %}) & ~coalesce(s.estimated_mask, 0::ubigint) as actual_mask
     from spine as s
-    cross join periods as p
     where s.missing_mask <> 0
 ),
 
-neighbours as (
+gap_periods as (
     select
-        *,
-        -- actual values either side of each period
-        case when kwh is not null and (received_estimated_mask >> settlement_period) & 1 = 0 then settlement_period end as actual_period,
-        case when kwh is not null and (received_estimated_mask >> settlement_period) & 1 = 0 then kwh end as actual_kwh
+        d.* exclude (day_kwh, actual_mask),
+        p.settlement_period,
+        p.local_half_hour,
+        d.day_kwh[p.settlement_period] as kwh,
+        d.day_kwh,
+        d.actual_mask & ((1::ubigint << p.settlement_period) - 1) as actual_before,
+        (d.actual_mask >> (p.settlement_period + 1)) << (p.settlement_period + 1) as actual_after
+    from gap_days as d
+    cross join periods as p
+),
+
+-- the nearest actual values either side of each period, from the bit masks: the highest bit set before
+-- it (every bit below the highest set by shifting, then counted) and the lowest set after it (x xor x-1
+-- sets the bits up to the lowest); a window over every period of every MPAN cost four times as much
+bounded_periods as (
+    select
+        * exclude (actual_before, actual_after),
+        case when actual_before <> 0
+            then bit_count(list_reduce([1, 2, 4, 8, 16, 32], lambda acc, s: acc | (acc >> s), actual_before)) - 1
+        end as previous_period,
+        case when actual_after <> 0
+            then bit_count(xor(actual_after, actual_after - least(actual_after, 1::ubigint))) - 1
+        end as next_period
     from gap_periods
 ),
 
 bounded as (
     select
-        *,
-        last_value(actual_period ignore nulls) over before as previous_period,
-        last_value(actual_kwh ignore nulls) over before as previous_kwh,
-        first_value(actual_period ignore nulls) over after as next_period,
-        first_value(actual_kwh ignore nulls) over after as next_kwh
-    from neighbours
-    window
-        before as (partition by mpan_core, measurement_quantity order by settlement_period
-                   rows between unbounded preceding and 1 preceding),
-        after as (partition by mpan_core, measurement_quantity order by settlement_period
-                  rows between 1 following and unbounded following)
+        * exclude (day_kwh),
+        day_kwh[previous_period] as previous_kwh,
+        day_kwh[next_period] as next_kwh
+    from bounded_periods
 ),
 
 estimated as (
