@@ -216,6 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a defect, not a user error: say so without a stack trace unless asked
         if os.environ.get("MHHS_DEBUG"):
             raise
+        if type(error).__name__ == "OutOfMemoryException":  # DuckDB could not spill enough under the limit
+            from pipelines.resources import memory_limit
+
+            print(f"mhhs {args.command}: DuckDB ran out of memory within MHHS_MEMORY_LIMIT={memory_limit()} "
+                  f"({str(error).splitlines()[0]}); nothing was published. Raise MHHS_MEMORY_LIMIT and rerun.",
+                  file=sys.stderr)
+            return 3
         print(
             f"mhhs {args.command}: internal error ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
             "nothing was published. Rerun with MHHS_DEBUG=1 for the stack trace and report it.",

@@ -21,6 +21,7 @@ import duckdb
 from pipelines import gx_duckdb
 from pipelines.errors import MhhsError
 from pipelines.locks import gate_lock
+from pipelines.resources import duckdb_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SUITES_DIR = PROJECT_ROOT / "expectations" / "suites"
@@ -138,7 +139,7 @@ def run_gate(data_dir: Path, run_dir: Path, run_id: str) -> GateResult:
         source = context.data_sources.add_or_update_sql(
             name="settlement_run",
             connection_string=gx_duckdb.connection_string(database),
-            kwargs={"connect_args": {"read_only": True}},
+            kwargs={"connect_args": {"read_only": True, "config": duckdb_config(run_dir / "spill")}},
         )
         validations = []
         for relation in GATE_RELATIONS:

@@ -30,6 +30,7 @@ from pipelines.catalogue.sql_rules import quote_identifier, rules_for, typed
 from pipelines.errors import MhhsError
 from pipelines.lake import LONDON, Lake
 from pipelines.locks import ingestion_lock
+from pipelines.resources import duckdb_config
 from pipelines.warehouse import INGESTION_LOG_COLUMNS, refresh_views
 
 RAW_RECORD_PREVIEW_BYTES = 500
@@ -701,7 +702,7 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
     dataset = catalogue.dataset(dataset_name)
     staging = lake.staging_dir("pending-" + hashlib.sha256(relative.encode()).hexdigest()[:16])
     result = FileResult(source_file=relative, dataset=dataset_name, file_sha256="", status="ingested")
-    con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": True, "temp_directory": str(staging / "spill")})
+    con = duckdb.connect(config=duckdb_config(staging / "spill", threads=2, preserve_insertion_order=True))
     try:
         try:
             source = _source(con, path, dataset)

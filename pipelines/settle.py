@@ -52,6 +52,7 @@ from pipelines.lineage import snapshot_landing_files
 from pipelines.locks import settlement_lock
 from pipelines.periods import local_midnight_utc
 from pipelines.report import write_report
+from pipelines.resources import duckdb_config, memory_limit
 from pipelines.standing_data import StandingData, load_standing_data
 from pipelines.standing_data.calendar import SettlementCalendar
 from pipelines.warehouse import refresh_views
@@ -238,7 +239,8 @@ def _run_dbt(run: SettlementRun, folder: Path, database: Path, partition_vars: d
         "ingestion_log": str(run.run_dir / "basis" / "landing_files.parquet"),
         **partition_vars,
     }
-    env = {**os.environ, "MHHS_WAREHOUSE": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {**os.environ, "MHHS_WAREHOUSE": str(database), "MHHS_MEMORY_LIMIT": memory_limit(),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     return subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "build", "--select", *DBT_SELECTION, "--exclude", "test_type:unit",
          "--vars", json.dumps(variables),
@@ -352,7 +354,7 @@ def _partition_problems(run: SettlementRun) -> tuple[list[str], list[Path]]:
 def combine(run: SettlementRun, partitions: list[Path]) -> duckdb.DuckDBPyConnection:
     """One connection in which the settlement relations hold the union of the partitions, beside the
     standing data the run used (schema standing): what the gate checks and publish writes out."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config(run.run_dir / "spill"))
     for index, folder in enumerate(partitions):
         con.execute(f"ATTACH '{folder / 'work.duckdb'}' AS partition_{index} (READ_ONLY)")
     for relation in COMBINED_RELATIONS:

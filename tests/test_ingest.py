@@ -847,3 +847,53 @@ def test_regression_dip_raw_record_keeps_a_period_that_is_not_an_object(tmp_path
     assert summary["rejections"] == {"MESSAGE_SCHEMA_INVALID": 1}
     (raw,) = query(data_dir, "SELECT raw_record FROM quarantine")[0]
     assert 42 in list(nested_values(json.loads(raw)))
+
+
+# ---- hashing beside the work, and memory (pipelines.resources) ------------------------------------------
+
+
+def test_a_file_ingested_before_sizes_were_recorded_is_still_found_already_ingested(tmp_path, capsys):
+    """A lake without size records (an older lake) hashes beside the work: the file is still recognised by
+    its SHA-256 before anything is moved into place, so the lake does not change."""
+    landing, _ = generated(tmp_path, {})
+    data_dir = tmp_path / "data"
+    run_ingest(capsys, landing, data_dir)
+    before = lake_files(data_dir)
+    shutil.rmtree(Lake(data_dir).ingested_sizes)
+    code, second, _ = run_ingest(capsys, landing, data_dir)
+    assert code == 0 and {f["status"] for f in second["files"]} == {"already_ingested"}
+    assert lake_files(data_dir) == before
+    assert not (Lake(data_dir).staging).exists() or not any(Lake(data_dir).staging.iterdir())
+
+
+def test_a_memory_limit_below_the_days_footprint_spills_and_lands_the_same_lake(tmp_path, capsys, monkeypatch):
+    landing = tmp_path / "landing"
+    generate(out_dir=landing, mpans=20000, days=1, start=date(2026, 10, 24), seed=5, fault_rates=RAISED_RATES)
+    code, roomy, _ = run_ingest(capsys, landing, tmp_path / "roomy")
+    # about 1 million rows (66 MB of CSV) take about 380 MB without a limit
+    monkeypatch.setenv("MHHS_MEMORY_LIMIT", "128MB")
+    code_tight, tight, _ = run_ingest(capsys, landing, tmp_path / "tight")
+    assert code == code_tight == 0
+    assert tight["files"] == roomy["files"]
+    assert lake_files(tmp_path / "tight", with_log=False) == lake_files(tmp_path / "roomy", with_log=False)
+
+
+def test_a_memory_limit_too_small_to_work_in_says_so(tmp_path, capsys, monkeypatch):
+    landing, _ = generated(tmp_path, {"all": 0.0})
+    monkeypatch.setenv("MHHS_MEMORY_LIMIT", "1MB")
+    capsys.readouterr()
+    code = cli.main(["--data-dir", str(tmp_path / "data"), "ingest", str(landing)])
+    err = capsys.readouterr().err
+    assert code == 3 and "Traceback" not in err
+    assert "ran out of memory within MHHS_MEMORY_LIMIT=1MB" in err and "Raise MHHS_MEMORY_LIMIT" in err
+    assert not Lake(tmp_path / "data").has_files("ingestion_log")
+
+
+def test_an_unreadable_memory_limit_is_refused_with_its_form(tmp_path, capsys, monkeypatch):
+    landing, _ = generated(tmp_path, {"all": 0.0})
+    monkeypatch.setenv("MHHS_MEMORY_LIMIT", "lots")
+    capsys.readouterr()
+    code = cli.main(["--data-dir", str(tmp_path / "data"), "ingest", str(landing)])
+    out, err = capsys.readouterr()
+    assert code != 0 and "Traceback" not in err
+    assert "MHHS_MEMORY_LIMIT must be a size such as 12GB" in err and "'lots'" in err
