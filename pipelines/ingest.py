@@ -193,13 +193,13 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     """SQL of the file's data rows as text.
 
     DuckDB reads whole lines in parallel into a table whose rowid keeps file order, so row_number is the
-    line number less the header. Each line is kept split at every comma, which is lossless: joining the
-    parts gives the line exactly as received (raw_record). Lines holding a double quote are re-split
-    honouring CSV quoting; one whose quotes do not pair up is malformed.
+    line number less the header. A line is split at every comma, which is lossless: the line itself is the
+    raw_record. Lines holding a double quote are split honouring CSV quoting; one whose quotes do not pair
+    up is malformed.
     """
     positions = _header(path, dataset)
-    # The line (without a CR before its LF) and its kind are kept, not its parts: a table of one text column
-    # is written several times faster than one of split parts, and each pass splits the lines it reads.
+    # The line (without a CR before its LF) and its kind are stored, not its parts: a table of one text
+    # column is written several times faster than one of split parts; each pass splits the lines it reads.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE landing_lines AS SELECT line, CASE WHEN contains(line, '\"') THEN 'quoted' "
         "WHEN contains(line, ',') OR trim(line) <> '' THEN 'plain' ELSE 'blank' END AS kind FROM ("

@@ -1,15 +1,9 @@
 -- Consumption (C = V) and losses (L = V x (LLF - 1)) components summed per GSP Group, supplier, BM Unit,
 -- market segment, quantity, period and actual/estimated (DOMAIN.md section 6, steps 1 and 3), each with
 -- the CCC of its attributes from the standing data table. Values stay one column per period until the
--- sums are taken (ARCHITECTURE.md: aggregation over MPAN-day rows), then become one row per period.
-with volumes as (
-    select e.*, {% for p in period_numbers() %}l.llf_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}
-    from {{ ref('int_consumption_estimated') }} as e
-    left join {{ ref('int_line_loss_factors') }} as l
-        on e.gsp_group_id = l.gsp_group_id and e.llfc_id = l.llfc_id
-),
-
-sums as (
+-- sums are taken (ARCHITECTURE.md: aggregation over MPAN-day rows), then become one row per period; the
+-- MPAN-day rows are summed once, per LLFC, and losses taken from those sums.
+with volumes_by_llfc as (
     -- estimated part as value x flag, actual part as total minus estimated: plain sums, no filters; all
     -- exact decimals, so parallel sums give the same result on every rerun
     select
@@ -18,19 +12,41 @@ sums as (
         bm_unit_id,
         market_segment,
         measurement_quantity,
+        llfc_id,
         {%- for p in period_numbers() %}
         {%- set kwh = 'kwh_%02d' % p %}
-        {%- set loss = '(llf_%02d - 1)' % p %}
         {%- set estimated = '((estimated_mask >> %d) & 1)::integer' % p %}
         sum({{ kwh }}) as t_c_{{ p }},
         sum({{ kwh }} * {{ estimated }}) as e_c_{{ p }},
-        sum({{ kwh }} * {{ loss }}) as t_l_{{ p }},
-        sum({{ kwh }} * {{ loss }} * {{ estimated }}) as e_l_{{ p }},
-        count(kwh_{{ '%02d' % p }}) as t_n_{{ p }},
-        sum(case when kwh_{{ '%02d' % p }} is not null then {{ estimated }} end)::bigint as e_n_{{ p }}{% if not loop.last %},{% endif %}
+        count({{ kwh }}) as t_n_{{ p }},
+        sum(case when {{ kwh }} is not null then {{ estimated }} end) as e_n_{{ p }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from volumes
-    group by gsp_group_id, supplier_id, bm_unit_id, market_segment, measurement_quantity
+    from {{ ref('int_consumption_estimated') }}
+    group by gsp_group_id, supplier_id, bm_unit_id, market_segment, measurement_quantity, llfc_id
+),
+
+sums as (
+    -- losses L = V x (LLF - 1) with one LLF per GSP Group, LLFC and period: the factor multiplies each
+    -- LLFC's summed volume, which in exact decimals equals the sum of every MPAN's losses
+    select
+        v.gsp_group_id,
+        v.supplier_id,
+        v.bm_unit_id,
+        v.market_segment,
+        v.measurement_quantity,
+        {%- for p in period_numbers() %}
+        {%- set loss = '(l.llf_%02d - 1)' % p %}
+        sum(v.t_c_{{ p }}) as t_c_{{ p }},
+        sum(v.e_c_{{ p }}) as e_c_{{ p }},
+        sum(v.t_c_{{ p }} * {{ loss }}) as t_l_{{ p }},
+        sum(v.e_c_{{ p }} * {{ loss }}) as e_l_{{ p }},
+        sum(v.t_n_{{ p }})::bigint as t_n_{{ p }},
+        sum(v.e_n_{{ p }})::bigint as e_n_{{ p }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from volumes_by_llfc as v
+    left join {{ ref('int_line_loss_factors') }} as l
+        on v.gsp_group_id = l.gsp_group_id and v.llfc_id = l.llfc_id
+    group by v.gsp_group_id, v.supplier_id, v.bm_unit_id, v.market_segment, v.measurement_quantity
 ),
 
 periods as (
