@@ -12,15 +12,15 @@ BENCH_FORMAT ?= parquet
 
 setup: $(STAMP)
 
-# Re-installs only when the lock or the project metadata changed.
+# Re-installs only when the lock or the project metadata changed. The environment is byte-compiled once
+# here: with PYTHONDONTWRITEBYTECODE set (as on this machine) every mhhs, dbt and gate process would
+# otherwise compile its imports again (1.4 s of each settle's start).
 $(STAMP): requirements.lock pyproject.toml scripts/install-system-packages.sh
 	scripts/install-system-packages.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(BIN)/uv || $(BIN)/pip install --quiet uv==$(UV_VERSION)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e '.[airflow,dev]'
-	# Byte-compiled once here: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every mhhs, dbt and
-	# gate process would otherwise compile its imports again (1.4 s of each settle's start).
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null
 	touch $(STAMP)
 
