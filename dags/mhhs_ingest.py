@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from pipelines.errors import MhhsError
 from pipelines.ingest import ingest_landing_file, lake_partitions, pending_landing_files
 from pipelines.lake import Lake
-from pipelines.orchestration import Folders
+from pipelines.orchestration import Folders, task_defaults
 from pipelines.warehouse import refresh_views
 
 LAKE = Asset(name="mhhs_lake", uri="file:///mhhs/lake")
@@ -33,12 +33,7 @@ LAKE = Asset(name="mhhs_lake", uri="file:///mhhs/lake")
     max_active_runs=1,
     tags=["mhhs", "ingestion"],
     doc_md=__doc__,
-    default_args={
-        "owner": "mhhs-data-engineering",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-        "execution_timeout": timedelta(hours=1),
-    },
+    default_args=task_defaults(execution_timeout=timedelta(hours=1)),
 )
 def mhhs_ingest():
     @task

@@ -28,7 +28,7 @@ from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_curre
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipelines.errors import MhhsError
-from pipelines.orchestration import Folders, settlement_runs_to_perform
+from pipelines.orchestration import Folders, settlement_runs_to_perform, task_defaults
 from pipelines.settle import finish_run, open_run, run_gsp_groups, settle_partition, start_run
 
 UK = "Europe/London"
@@ -48,12 +48,7 @@ UK = "Europe/London"
         "run_type": Param(None, type=["null", "string"],
                           description="run type of the settlement calendar (SF, R1, ...); empty for the runs due today"),
     },
-    default_args={
-        "owner": "mhhs-data-engineering",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-        "execution_timeout": timedelta(hours=2),
-    },
+    default_args=task_defaults(execution_timeout=timedelta(hours=2)),
 )
 def mhhs_settlement():
     @task(retries=0, execution_timeout=timedelta(minutes=10))

@@ -11,7 +11,7 @@ The DAGs read their folders from the environment of the Airflow workers:
 import os
 import socket
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from pipelines.errors import MhhsError
@@ -62,3 +62,9 @@ def worker_hostname() -> str:
     where several workers share one machine (the native scale-out test, `make airflow WORKERS=2`), else the
     machine's name."""
     return os.environ.get("MHHS_WORKER_NAME") or socket.getfqdn()
+
+
+def task_defaults(execution_timeout: timedelta) -> dict:
+    """The DAGs' default_args: who owns their tasks, how a failed task is retried, and how long it may run."""
+    return {"owner": "mhhs-data-engineering", "retries": 2, "retry_delay": timedelta(minutes=2),
+            "execution_timeout": execution_timeout}
