@@ -429,10 +429,8 @@ def _checked_rows(dataset: catalogue.Dataset, source: str, checks: ValueChecks, 
             typed_columns.append(f"y{n}.typed_value AS t_{item.name}")
             if _derived_sql(dataset, item):
                 typed_columns.append(f"y{n}.settlement_date, y{n}.settlement_period")
-        elif item.type == "string" and n not in checks.padded_columns:
-            typed_columns.append(f"NULLIF({column}, '') AS t_{item.name}")
         else:
-            typed_columns.append(f"{typed(item)} AS t_{item.name}")
+            typed_columns.append(f"{_typed_text(dataset, checks, n, column)} AS t_{item.name}")
     typed_sql = "".join(", " + column for column in typed_columns)
     rows = (
         f"SELECT s.row_number, s.raw_record, CASE WHEN s.malformed THEN 'MALFORMED_ROW' "
@@ -513,12 +511,13 @@ def _typed_text(dataset: catalogue.Dataset, checks: ValueChecks, n: int, column:
 
 
 def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogue.Dataset) -> None:
-    """View submission_rows: one row per MPAN-day submission, or per group of refused rows with their
-    reason_code, gathered in one pass over the file.
+    """View submission_rows: one row per MPAN-day submission, or per group of refused rows (`refused`),
+    gathered in one pass over the file.
 
     Rows are grouped by their submission columns as received (text); those columns are then checked and
-    typed on the distinct submissions (a million) instead of on every row (48 million). A row's reason is
-    still the first rule it breaks in catalogue order, as in _checked_rows.
+    typed on the distinct submissions (a million) instead of on every row (48 million). Here a row is only
+    found refused or not: its reason, the first rule it breaks in catalogue order, is taken when refused
+    rows are read again (_checked_rows).
     """
     period_columns = _row_checked_columns(dataset)
     submission_columns = [n for n in range(len(dataset.columns)) if n not in period_columns]
@@ -534,14 +533,15 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
     joins.append("LEFT JOIN period_starts y ON coalesce(s.utc_period_start, '') = y.v")
     period_reasons = [("y" if n == period_start else f"r{n}") + ".reason_code"
                       for n in period_columns if n in checks.refused_columns]
-    row_problem = "CASE WHEN s.malformed THEN 'MALFORMED_ROW' ELSE s.dip_problem END"
-    keys = ", ".join(f"CASE WHEN {row_problem} IS NULL THEN s.{quote_identifier(names[n])} END AS {quote_identifier(names[n])}"
+    # an unreadable row (malformed, or a DIP message fault) has no submission columns to gather by
+    unreadable = "(s.malformed OR s.dip_problem IS NOT NULL)"
+    keys = ", ".join(f"CASE WHEN NOT {unreadable} THEN s.{quote_identifier(names[n])} END AS {quote_identifier(names[n])}"
                      for n in submission_columns)
     kwh = _typed_text(dataset, checks, dataset.column_names.index("kwh"), "kwh")
     quality_flag = _typed_text(dataset, checks, dataset.column_names.index("quality_flag"), "quality_flag")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE gathered AS SELECT {row_problem} AS row_problem, "
-        f"CASE WHEN {row_problem} IS NULL THEN coalesce({', '.join(period_reasons + ['NULL::VARCHAR'])}) END AS period_reason, "
+        f"CREATE OR REPLACE TEMP TABLE gathered AS SELECT {unreadable} AS unreadable, "
+        f"NOT {unreadable} AND coalesce({', '.join(period_reasons + ['NULL::VARCHAR'])}) IS NOT NULL AS period_refused, "
         f"{keys}, y.settlement_date, count(*) AS period_count, bit_or(1::UBIGINT << y.settlement_period) AS period_mask, "
         f"bit_or(CASE WHEN {quality_flag} = 'E' THEN 1::UBIGINT << y.settlement_period ELSE 0::UBIGINT END) AS estimated_mask, "
         f"list({kwh}) AS kwh_values, list(y.settlement_period) AS periods, list(s.row_number) AS row_numbers "
@@ -549,14 +549,11 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
     )
     for n in submission_columns:
         column = quote_identifier(names[n])
-        _check_column(con, checks, dataset, n, f"SELECT DISTINCT coalesce({column}, '') AS v FROM gathered WHERE row_problem IS NULL")
-    joins, reasons, typed_columns = [], [], []
-    for n, item in enumerate(dataset.columns):
+        _check_column(con, checks, dataset, n, f"SELECT DISTINCT coalesce({column}, '') AS v FROM gathered WHERE NOT unreadable")
+    joins, reasons, typed_columns = [], ["NULL::VARCHAR"], []
+    for n in submission_columns:
+        item = dataset.columns[n]
         column = f"g.{quote_identifier(item.name)}"
-        if n in period_columns:
-            if n == period_columns[0]:
-                reasons.append("g.period_reason")
-            continue
         if n in checks.refused_columns:
             joins.append(f"LEFT JOIN refused_{n} r{n} ON coalesce({column}, '') = r{n}.v")
             reasons.append(f"r{n}.reason_code")
@@ -566,7 +563,8 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
         else:
             typed_columns.append(f"{_typed_text(dataset, checks, n, column)} AS t_{item.name}")
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW submission_rows AS SELECT coalesce(g.row_problem, {', '.join(reasons)}) AS reason_code, "
+        f"CREATE OR REPLACE TEMP VIEW submission_rows AS SELECT g.unreadable OR g.period_refused "
+        f"OR coalesce({', '.join(reasons)}) IS NOT NULL AS refused, "
         f"{', '.join(typed_columns)}, g.settlement_date, g.period_count, g.period_mask, g.estimated_mask, g.kwh_values, "
         f"g.periods, g.row_numbers FROM gathered g {' '.join(joins)}"
     )
@@ -574,7 +572,7 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
 
 def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging: Path, content_hash: Future, source_file: str) -> int:
     _gather_submissions(con, source, checks, dataset)
-    con.execute("CREATE OR REPLACE TEMP VIEW accepted_submissions AS SELECT * EXCLUDE (reason_code) FROM submission_rows WHERE reason_code IS NULL")
+    con.execute("CREATE OR REPLACE TEMP VIEW accepted_submissions AS SELECT * EXCLUDE (refused) FROM submission_rows WHERE NOT refused")
     # A repeated MPAN, quantity, period and received_at shows as a submission with fewer distinct periods
     # than rows, or as two submissions of one MPAN-day and received_at (two data services with overlapping
     # periods, or one submission written two ways, e.g. a padded MPAN): their rows are checked again one by
@@ -587,7 +585,7 @@ def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging:
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE reread_numbers AS SELECT unnest(row_numbers) AS row_number FROM submission_rows "
-        "WHERE reason_code IS NOT NULL UNION ALL SELECT row_number FROM suspect_numbers"
+        "WHERE refused UNION ALL SELECT row_number FROM suspect_numbers"
     )
     con.execute("CREATE OR REPLACE TEMP VIEW submissions AS SELECT * FROM accepted_submissions")
     if not con.execute("SELECT count(*) FROM reread_numbers").fetchall()[0][0]:
