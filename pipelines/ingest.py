@@ -30,7 +30,7 @@ from pipelines.catalogue.sql_rules import quote_identifier, rules_for, typed
 from pipelines.errors import MhhsError
 from pipelines.lake import LONDON, Lake
 from pipelines.locks import ingestion_lock
-from pipelines.resources import duckdb_config
+from pipelines.resources import duckdb_config, memory_limit_bytes
 from pipelines.warehouse import INGESTION_LOG_COLUMNS, refresh_views
 
 RAW_RECORD_PREVIEW_BYTES = 500
@@ -46,6 +46,9 @@ INGESTION_LOG_SCHEMA = pa.schema([(name, _ARROW_TYPES[sql]) for name, sql in ING
 LANDING_FORMATS = {"registrations": (".csv",), "consumption": (".csv", ".parquet", ".json")}
 # The consumption columns that vary between the periods of one MPAN-day submission.
 PERIOD_COLUMNS = ("utc_period_start", "kwh", "quality_flag")
+# Memory a consumption row takes while gathered, at most: a 47-million-row day gathers at full speed
+# within a 2.3 GiB memory limit (53 bytes a row) and spills within 1.4 GiB.
+GATHER_BYTES_PER_ROW = 60
 # Columns whose values must agree for two rows with the same key to be plain duplicates.
 VALUE_COLUMNS = {
     "consumption": ["kwh", "quality_flag", "data_service_id"],
@@ -172,6 +175,7 @@ def _sql_text(text: str) -> str:
 
 
 _EVERY_ROW = " IS NOT NULL /* every row */"
+_EVERY_PASS = "true /* every pass */"
 
 
 def _every_row(row_number_sql: str) -> str:
@@ -258,7 +262,8 @@ def _parquet_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     return (
         f"SELECT file_row_number + 1 AS row_number, to_json(struct_pack({record}))::VARCHAR AS raw_record, "
         f"false AS malformed, NULL::VARCHAR AS dip_problem, {columns} "
-        f"FROM read_parquet({_sql_text(str(path))}, file_row_number = true) WHERE {_every_row('file_row_number + 1')}"
+        f"FROM read_parquet({_sql_text(str(path))}, file_row_number = true) "
+        f"WHERE {_every_row('file_row_number + 1')} AND {_EVERY_PASS}"
     )
 
 
@@ -502,6 +507,11 @@ def _row_checked_columns(dataset: catalogue.Dataset) -> list[int]:
     return list(range(len(dataset.columns)))
 
 
+def _submission_columns(dataset: catalogue.Dataset) -> list[int]:
+    period_columns = _row_checked_columns(dataset)
+    return [n for n in range(len(dataset.columns)) if n not in period_columns]
+
+
 def _typed_text(dataset: catalogue.Dataset, checks: ValueChecks, n: int, column: str) -> str:
     """Typed value of a text column that is not a date or timestamp (those are looked up in typed_<n>)."""
     item = dataset.columns[n]
@@ -520,7 +530,7 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
     rows are read again (_checked_rows).
     """
     period_columns = _row_checked_columns(dataset)
-    submission_columns = [n for n in range(len(dataset.columns)) if n not in period_columns]
+    submission_columns = _submission_columns(dataset)
     names = {n: dataset.columns[n].name for n in range(len(dataset.columns))}
     period_start = next(n for n in period_columns if names[n] == "utc_period_start")
     # One lookup of the period start gives its settlement date and period, or its reason to refuse it.
@@ -570,65 +580,144 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
     )
 
 
+def _passes(con, source: str, rows_in: int) -> list[str]:
+    """The file's rows as one or more passes (SQL each): as many as keep each pass's gathered submissions
+    within DuckDB's memory limit, so a national day is never gathered by spilling to disk.
+
+    Every row of an MPAN falls in the same pass, so each submission and every repeat of a row is gathered
+    whole within one pass. An MPAN written with surrounding blanks is the same MPAN: only when the file
+    holds one is the text trimmed (that costs as much as the hash). A Parquet file is filtered where it is
+    read, before any other column is decoded.
+    """
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    passes = max(1, -(-rows_in * GATHER_BYTES_PER_ROW // memory_limit_bytes(limit)))
+    if passes == 1:
+        return [source]
+    inner = _EVERY_PASS in source
+    mpan = "CAST(mpan_core AS VARCHAR)" if inner else "mpan_core"
+    padded = f"{mpan} LIKE ' %' OR {mpan} LIKE '% '"
+    if con.execute(f"SELECT count(*) FROM ({source}) WHERE mpan_core LIKE ' %' OR mpan_core LIKE '% '").fetchall()[0][0]:
+        mpan = f"CASE WHEN {padded} THEN trim({mpan}) ELSE {mpan} END"
+    belongs = [f"hash({mpan}) % {passes} = {number}" for number in range(passes)]
+    if inner:
+        return [source.replace(_EVERY_PASS, condition) for condition in belongs]
+    return [f"SELECT * FROM ({source}) WHERE {condition}" for condition in belongs]
+
+
 def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging: Path, content_hash: Future, source_file: str) -> int:
-    _gather_submissions(con, source, checks, dataset)
+    """Consumption rows gathered per MPAN-day submission into the lake; returns the rows accepted.
+
+    A file too large to gather within the memory limit is gathered in several passes, each writing its
+    own lake file. Refused rows and suspected duplicates of every pass are read again together, once.
+    """
+    sources = _passes(con, source, checks.rows_in)
+    passes = len(sources)
+    con.execute("CREATE OR REPLACE TEMP TABLE suspect_numbers (row_number BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE reread_numbers (row_number BIGINT)")
+    accepted = 0
+    for number, rows in enumerate(sources):
+        _gather_submissions(con, rows, checks, dataset)
+        _find_rereads(con)
+        if passes > 1:  # written now: the next pass replaces the gathered submissions
+            con.execute(f"CREATE OR REPLACE TEMP VIEW submissions AS {_CLEAN_SUBMISSIONS}")
+            accepted += _write_consumption(con, staging, content_hash.result(), source_file, f"_{number}", "gathered")
+    regathered = _reread(con, source, checks, dataset, staging, source_file, passes)
+    if passes == 1:
+        union = " UNION ALL BY NAME SELECT * FROM regathered" if regathered else ""
+        con.execute(f"CREATE OR REPLACE TEMP VIEW submissions AS {_CLEAN_SUBMISSIONS}{union}")
+        accepted += _write_consumption(con, staging, content_hash.result(), source_file, "", "gathered")
+    elif regathered:
+        con.execute("CREATE OR REPLACE TEMP VIEW submissions AS SELECT * FROM regathered")
+        accepted += _write_consumption(con, staging, content_hash.result(), source_file, f"_{passes}", "regathered")
+    return accepted
+
+
+# Accepted submissions with no suspected repeat among their rows (those are gathered again after a re-read).
+_CLEAN_SUBMISSIONS = (
+    "SELECT * FROM accepted_submissions WHERE list_any_value(row_numbers) NOT IN (SELECT row_number FROM suspect_numbers)"
+)
+
+
+def _find_rereads(con) -> None:
+    """Adds the gathered pass's refused rows and suspected repeats to reread_numbers (suspects also to
+    suspect_numbers).
+
+    A repeated MPAN, quantity, period and received_at shows as a submission with fewer distinct periods
+    than rows, or as two submissions of one MPAN-day and received_at (two data services with overlapping
+    periods, or one submission written two ways, e.g. a padded MPAN): their rows are checked again one by
+    one and gathered again by their typed values, in the same read as the refused rows.
+    """
     con.execute("CREATE OR REPLACE TEMP VIEW accepted_submissions AS SELECT * EXCLUDE (refused) FROM submission_rows WHERE NOT refused")
-    # A repeated MPAN, quantity, period and received_at shows as a submission with fewer distinct periods
-    # than rows, or as two submissions of one MPAN-day and received_at (two data services with overlapping
-    # periods, or one submission written two ways, e.g. a padded MPAN): their rows are checked again one by
-    # one and gathered again by their typed values, in the same pass over the file as the refused rows.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE suspect_numbers AS SELECT unnest(row_numbers) AS row_number FROM ("
+        "CREATE OR REPLACE TEMP TABLE pass_suspects AS SELECT unnest(row_numbers) AS row_number FROM ("
         "SELECT row_numbers FROM accepted_submissions WHERE bit_count(period_mask) < period_count UNION ALL "
         f"SELECT s.row_numbers FROM accepted_submissions s SEMI JOIN (SELECT {_SAME_DAY} FROM accepted_submissions "
         f"GROUP BY ALL HAVING count(*) > 1) USING ({_SAME_DAY}))"
     )
+    con.execute("INSERT INTO suspect_numbers SELECT row_number FROM pass_suspects")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE reread_numbers AS SELECT unnest(row_numbers) AS row_number FROM submission_rows "
-        "WHERE refused UNION ALL SELECT row_number FROM suspect_numbers"
+        "INSERT INTO reread_numbers SELECT unnest(row_numbers) FROM submission_rows WHERE refused "
+        "UNION ALL SELECT row_number FROM pass_suspects"
     )
-    con.execute("CREATE OR REPLACE TEMP VIEW submissions AS SELECT * FROM accepted_submissions")
+
+
+def _reread(con, source: str, checks: ValueChecks, dataset, staging: Path, source_file: str, passes: int) -> bool:
+    """Checks the rows in reread_numbers one by one into quarantine, and gathers the accepted suspects
+    again, without their repeats, as table regathered; returns whether it was made."""
     if not con.execute("SELECT count(*) FROM reread_numbers").fetchall()[0][0]:
-        return _write_consumption(con, staging, content_hash.result(), source_file)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE reread AS {_checked_rows(dataset, _only_rows(source, 'reread_numbers'), checks)}")
+        return False
+    rows = _only_rows(source, "reread_numbers")
+    if passes > 1:  # each pass checked only its own submissions' columns: check them on the rows read again
+        con.execute(f"CREATE OR REPLACE TEMP TABLE reread_source AS {rows}")
+        rows = "SELECT * FROM reread_source"
+        for n in _submission_columns(dataset):
+            column = quote_identifier(dataset.columns[n].name)
+            _check_column(con, checks, dataset, n, f"SELECT DISTINCT coalesce({column}, '') AS v FROM reread_source")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE reread AS {_checked_rows(dataset, rows, checks)}")
     if con.execute("SELECT count(*) FROM reread WHERE reason_code IS NOT NULL").fetchall()[0][0]:
         _quarantine_rows(con, "SELECT * FROM reread", dataset, source_file, staging / "quarantine_rules.parquet")
-    if con.execute("SELECT count(*) FROM suspect_numbers").fetchall()[0][0]:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE suspect_rows AS SELECT * FROM reread "
-            "WHERE reason_code IS NULL AND row_number IN (SELECT row_number FROM suspect_numbers)"
-        )
-        _duplicates(con, "SELECT * FROM suspect_rows", dataset)
-        _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE regathered AS "
-            + _pivot("SELECT * FROM suspect_rows WHERE row_number NOT IN (SELECT row_number FROM duplicate_rows)")
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW submissions AS SELECT * FROM accepted_submissions "
-            "WHERE list_any_value(row_numbers) NOT IN (SELECT row_number FROM suspect_rows) "
-            "UNION ALL BY NAME SELECT * FROM regathered"
-        )
-    return _write_consumption(con, staging, content_hash.result(), source_file)
+    if not con.execute("SELECT count(*) FROM suspect_numbers").fetchall()[0][0]:
+        return False
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE suspect_rows AS SELECT * FROM reread "
+        "WHERE reason_code IS NULL AND row_number IN (SELECT row_number FROM suspect_numbers)"
+    )
+    _duplicates(con, "SELECT * FROM suspect_rows", dataset)
+    _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE regathered AS "
+        + _pivot("SELECT * FROM suspect_rows WHERE row_number NOT IN (SELECT row_number FROM duplicate_rows)")
+    )
+    return True
 
 
-def _write_consumption(con, staging: Path, sha: str, source_file: str) -> int:
-    """The view `submissions` into one lake file per settlement date; returns the rows (periods) accepted."""
+def _write_consumption(con, staging: Path, sha: str, source_file: str, part: str, gathered: str) -> int:
+    """The view `submissions` into one lake file per settlement date (named with the pass's `part`);
+    returns the rows (periods) accepted, counted in the files written. The dates are looked up in the
+    table the submissions were `gathered` in (the view is costly to evaluate; a date left with no
+    submission gives no file)."""
     file_id = sha[:16]
     kwh = ", ".join(f"kwh_values[list_position(periods, {p})] AS kwh_{p:02d}" for p in range(1, 51))
-    dates = [row[0] for row in con.execute("SELECT DISTINCT settlement_date FROM submissions ORDER BY 1").fetchall()]
-    for settlement_date in dates:
-        folder = staging / "consumption" / f"settlement_date={settlement_date.isoformat()}"
-        folder.mkdir(parents=True)
-        con.execute(
+    dates = con.execute(f"SELECT DISTINCT settlement_date FROM {gathered} WHERE settlement_date IS NOT NULL ORDER BY 1").fetchall()
+    files = []
+    for (settlement_date,) in dates:
+        target = staging / "consumption" / f"settlement_date={settlement_date.isoformat()}" / f"{file_id}{part}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written = con.execute(
             "COPY (SELECT t_mpan_core AS mpan_core, t_measurement_quantity AS measurement_quantity, "
             "t_data_service_id AS data_service_id, t_received_at AS received_at, period_count::SMALLINT AS period_count, "
             f"estimated_mask, {kwh}, {_sql_text(sha)} AS file_sha256, {_sql_text(source_file)} AS source_file "
             f"FROM submissions WHERE settlement_date = DATE '{settlement_date.isoformat()}' "
             "ORDER BY mpan_core, measurement_quantity, received_at, data_service_id) "
-            f"TO '{folder / f'{file_id}.parquet'}' (FORMAT parquet)"
-        )
-    return con.execute("SELECT coalesce(sum(period_count), 0) FROM submissions").fetchall()[0][0]
+            f"TO '{target}' (FORMAT parquet)"
+        ).fetchall()[0][0]
+        if written:
+            files.append(target)
+        else:
+            target.unlink()
+    if not files:
+        return 0
+    return con.execute(f"SELECT sum(period_count) FROM read_parquet([{', '.join(_sql_text(str(f)) for f in files)}])").fetchall()[0][0]
 
 
 def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, staging: Path, content_hash: Future, source_file: str) -> int:

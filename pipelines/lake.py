@@ -1,6 +1,7 @@
 """The data directory: Parquet lake, quarantine, ingestion log and the DuckDB warehouse.
 
     DATA_DIR/lake/consumption/settlement_date=D/<file id>.parquet    one row per MPAN-day submission
+                                               <file id>_<n>.parquet  (a file gathered in passes: one per pass)
     DATA_DIR/lake/registrations/snapshot_date=D/<file id>.parquet    registration rows as received
     DATA_DIR/lake/quarantine/<file id>.parquet                        refused rows of one landing file
     DATA_DIR/lake/ingestion_log/<file id>.parquet                     one row per landing file, written last

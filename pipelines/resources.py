@@ -22,6 +22,15 @@ def memory_limit() -> str:
     return limit.strip()
 
 
+_UNITS = {"BYTES": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def memory_limit_bytes(setting: str) -> int:
+    """Bytes of a DuckDB memory_limit setting as DuckDB reports it, e.g. '11.7 GiB' or '400.0 MB'."""
+    number, unit = setting.split()
+    return int(float(number) * _UNITS[unit.upper()])
+
+
 def duckdb_config(temp_directory=None, **settings) -> dict:
     """DuckDB connection settings with the memory limit (and where to spill, when given)."""
     config = {"memory_limit": memory_limit(), **settings}

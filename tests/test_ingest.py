@@ -29,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -38,7 +39,7 @@ from pipelines import ingest as ingest_module
 from pipelines.catalogue.sql_rules import rules_for
 from pipelines.generate import MANIFEST_FILE, generate
 from pipelines.lake import Lake
-from pipelines.mpan import is_valid_mpan_core
+from pipelines.mpan import is_valid_mpan_core, mpan_cores
 from pipelines.periods import utc_period_starts
 from pipelines.warehouse import refresh_views
 from tests.conftest import BIN_DIR, PROJECT_ROOT
@@ -897,3 +898,63 @@ def test_an_unreadable_memory_limit_is_refused_with_its_form(tmp_path, capsys, m
     out, err = capsys.readouterr()
     assert code != 0 and "Traceback" not in err
     assert "MHHS_MEMORY_LIMIT must be a size such as 12GB" in err and "'lots'" in err
+
+
+# ---- a day too large to gather within the memory limit: several passes ---------------------------------
+
+
+def in_passes(monkeypatch, limit: str, bytes_per_row: int) -> None:
+    """Ingest under MHHS_MEMORY_LIMIT=limit as if a gathered row took bytes_per_row (the sizing that makes
+    a national day take several passes, made to bite on a small file)."""
+    monkeypatch.setenv("MHHS_MEMORY_LIMIT", limit)
+    monkeypatch.setattr(ingest_module, "GATHER_BYTES_PER_ROW", bytes_per_row)
+
+
+def lake_rows(data_dir: Path) -> dict[str, Counter]:
+    """Every consumption submission, quarantined record and log entry of the lake, whichever file holds it."""
+    root = Path(data_dir) / "lake"
+    con = duckdb.connect()
+    rows = {}
+    for name, glob in [("consumption", "consumption/*/*.parquet"), ("quarantine", "quarantine/*.parquet")]:
+        rows[name] = Counter(con.execute(f"SELECT * FROM read_parquet('{root / glob}')").fetchall())
+    rows["log"] = Counter(con.execute(
+        f"SELECT * EXCLUDE (ingested_at) FROM read_parquet('{root / 'ingestion_log' / '*.parquet'}')").fetchall())
+    return rows
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_a_day_gathered_in_several_passes_lands_the_same_rows_as_in_one(tmp_path, capsys, monkeypatch, file_format):
+    landing = tmp_path / "landing"
+    generate(out_dir=landing, mpans=2000, days=1, start=date(2026, 10, 24), seed=5, file_format=file_format,
+             fault_rates=RAISED_RATES)
+    code, whole, _ = run_ingest(capsys, landing, tmp_path / "whole")
+    # about 100,000 rows in the day's file: four passes of 122 MiB at 5 KB a row
+    in_passes(monkeypatch, "128MB", 5116)
+    code_passes, passes, _ = run_ingest(capsys, landing, tmp_path / "passes")
+    assert code == code_passes == 0
+    assert passes["files"] == whole["files"] and passes["rejections"] == whole["rejections"]
+    assert whole["rejections"]["DUPLICATE_ROW"] > 0 and whole["rejections"]["MPAN_CORE_CHECK_DIGIT"] > 0
+    assert lake_rows(tmp_path / "passes") == lake_rows(tmp_path / "whole")
+    main_file_parts = sorted(p.name for p in (tmp_path / "passes" / "lake" / "consumption").glob("*/*_[0-9].parquet"))
+    assert len(main_file_parts) >= 4
+
+
+MULTI_PASS_CASES = [c for c in CASES if c.startswith(("consumption_", "dip_", "mixed_", "ok_"))]
+
+
+@pytest.mark.parametrize("case", MULTI_PASS_CASES)
+def test_corpus_case_gathered_in_many_passes_has_the_same_outcome(case, tmp_path, capsys, monkeypatch):
+    """About one pass for every two rows: each repeat and each submission must still meet its other rows."""
+    in_passes(monkeypatch, "1GB", 2**29)
+    test_corpus_case(case, tmp_path, capsys)
+
+
+def test_an_mpan_written_with_blanks_meets_its_repeat_in_the_same_pass(tmp_path, capsys, monkeypatch):
+    mpans = [str(n) for n in mpan_cores(np.arange(120001234560, 120001234572))]
+    rows = [c_row(mpan=m) for m in mpans] + [c_row(mpan=f" {mpans[1]}"), c_row(mpan=f"{mpans[4]} ")]
+    landing = tmp_path / "landing"
+    write_csv(landing / "consumption" / "c.csv", C_HEADER, rows)
+    in_passes(monkeypatch, "1GB", 2**29)
+    code, summary, _ = run_ingest(capsys, landing, tmp_path / "data")
+    assert code == 0 and summary["rejections"] == {"DUPLICATE_ROW": 2}
+    assert sorted(query(tmp_path / "data", "SELECT row_number FROM quarantine")) == [(13,), (14,)]
