@@ -104,7 +104,7 @@ def test_every_settlement_formula_has_unit_tests():
         "int_settlement_periods", "int_registrations_in_force", "int_consumption_checked", "int_consumption_current",
         "int_consumption_refused", "int_consumption_gaps", "int_consumption_estimated", "int_load_shapes",
         "int_line_loss_factors", "int_supplier_period_volumes", "int_gsp_group_correction", "supplier_volumes",
-        "gsp_group_correction", "int_mpan_check_digits", "int_review_flags",
+        "gsp_group_correction", "int_mpan_check_digit_failures", "int_review_flags",
     }
 
 

@@ -650,3 +650,19 @@ def test_property_estimation_fills_every_gap_and_never_goes_negative(work_copy, 
             else:
                 assert (estimated_mask >> p) & 1
     assert con.execute(compiled["assert_every_expected_period_has_a_value"]).fetchall() == []
+
+
+def test_the_completeness_check_names_each_period_left_without_a_value(work_copy):
+    """assert_every_expected_period_has_a_value finds missing periods from each MPAN-day's period columns:
+    it names exactly the periods emptied here, and only periods of the day (a 46-, 48- or 50-period day)."""
+    con, compiled = work_copy
+    assert con.execute(compiled["assert_every_expected_period_has_a_value"]).fetchall() == []
+    periods = con.execute("SELECT max(settlement_period) FROM int_settlement_periods").fetchone()[0]
+    (mpan, quantity), (other, other_quantity) = con.execute(
+        "SELECT mpan_core, measurement_quantity FROM int_consumption_estimated ORDER BY ALL LIMIT 2").fetchall()
+    con.execute(f"UPDATE int_consumption_estimated SET kwh_01 = NULL, kwh_{periods:02d} = NULL "
+                "WHERE mpan_core = ? AND measurement_quantity = ?", [mpan, quantity])
+    con.execute("UPDATE int_consumption_estimated SET kwh_17 = NULL WHERE mpan_core = ? AND measurement_quantity = ?",
+                [other, other_quantity])
+    assert sorted(con.execute(compiled["assert_every_expected_period_has_a_value"]).fetchall()) == sorted(
+        [(mpan, quantity, 1), (mpan, quantity, periods), (other, other_quantity, 17)])
