@@ -4,6 +4,9 @@
 -- Most MPAN-days have one submission: they take its usable values as they are; only restated days are
 -- ordered and aggregated (found by a grouped count, not a window over every wide row).
 -- (Bit operators share one precedence in DuckDB: every shift is parenthesised.)
+-- A view: int_consumption_gaps, its only reader, computes it where it joins it to the registrations
+-- (a table of the day's wide rows, written and read back once, cost more).
+{{ config(materialized='view') }}
 with usable as materialized (
     select
         *,
