@@ -14,6 +14,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, timedelta
 from html import escape
@@ -60,6 +61,31 @@ def _disk_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
+class _PeakDisk:
+    """The most disk a folder takes while the stages run (spill files included), sampled every second."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.peak = folder, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.peak = max(self.peak, _disk_bytes(self.folder))
+            except FileNotFoundError:  # a file removed while it was being measured
+                continue
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _disk_bytes(self.folder))
+
+
 def _stage(wall: float, values: int, peak_gib: float, **extra) -> dict:
     return {"wall_seconds": wall, "values_per_second": round(values / wall) if wall else None,
             "peak_memory_gib": peak_gib, **extra}
@@ -88,22 +114,23 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
                             "--out", str(landing)], work_dir / "generate.log")
     manifest = json.loads((landing / "generation_manifest.json").read_text())
     values = manifest["consumption_rows"]
-    ingest_wall, ingest_peak = _timed("ingest", [mhhs, "--data-dir", str(data), "ingest", str(landing)],
-                                      work_dir / "ingest.log")
-    stages = {"ingest": _stage(ingest_wall, values, ingest_peak)}
-    settle_walls, settle_peaks, steps, gate_seconds, aggregation_seconds = [], [], {}, 0.0, 0.0
-    for day in range(days):
-        settlement_date = (BENCH_START + timedelta(days=day)).isoformat()
-        wall, peak = _timed("settle", [mhhs, "--data-dir", str(data), "settle", "--date", settlement_date,
-                                       "--run-type", "SF", "--standing-data", str(landing / "standing")],
-                            work_dir / f"settle_{settlement_date}.log")
-        settle_walls.append(wall)
-        settle_peaks.append(peak)
-        day_steps, models, day_aggregation = _settle_steps(data / "runs" / "SF" / settlement_date / "v1")
-        for step, seconds in day_steps.items():
-            steps[step] = round(steps.get(step, 0) + seconds, 2)
-        gate_seconds += day_steps.get("gate", 0.0)
-        aggregation_seconds += day_aggregation
+    with _PeakDisk(data) as disk:
+        ingest_wall, ingest_peak = _timed("ingest", [mhhs, "--data-dir", str(data), "ingest", str(landing)],
+                                          work_dir / "ingest.log")
+        stages = {"ingest": _stage(ingest_wall, values, ingest_peak)}
+        settle_walls, settle_peaks, steps, gate_seconds, aggregation_seconds = [], [], {}, 0.0, 0.0
+        for day in range(days):
+            settlement_date = (BENCH_START + timedelta(days=day)).isoformat()
+            wall, peak = _timed("settle", [mhhs, "--data-dir", str(data), "settle", "--date", settlement_date,
+                                           "--run-type", "SF", "--standing-data", str(landing / "standing")],
+                                work_dir / f"settle_{settlement_date}.log")
+            settle_walls.append(wall)
+            settle_peaks.append(peak)
+            day_steps, models, day_aggregation = _settle_steps(data / "runs" / "SF" / settlement_date / "v1")
+            for step, seconds in day_steps.items():
+                steps[step] = round(steps.get(step, 0) + seconds, 2)
+            gate_seconds += day_steps.get("gate", 0.0)
+            aggregation_seconds += day_aggregation
     settle_wall = round(sum(settle_walls), 2)
     stages["settle"] = _stage(settle_wall, values, max(settle_peaks), steps=steps, slowest_models=models)
     stages["gate"] = _stage(round(gate_seconds, 2), values, None,
@@ -119,7 +146,7 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
         "end_to_end_seconds": round(ingest_wall + settle_wall, 2),
         "end_to_end_values_per_second": round(values / (ingest_wall + settle_wall)),
         "disk_bytes": {"lake": _disk_bytes(data / "lake"), "runs": _disk_bytes(data / "runs"),
-                       "warehouse": _disk_bytes(data / "warehouse.duckdb")},
+                       "warehouse": _disk_bytes(data / "warehouse.duckdb"), "peak_while_running": disk.peak},
         "machine": machine(),
     }
     return result

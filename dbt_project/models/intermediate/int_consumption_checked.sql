@@ -2,9 +2,6 @@
 -- when its MPAN is not registered or not energised, or when its sender is not the appointed data service;
 -- a single value is refused when its period has not ended yet or it exceeds the physical maximum of the
 -- segment and premises. usable_mask holds bit p for each value that may be chosen as current.
--- A view: its only readers (int_consumption_current, int_consumption_refused) read it once each, and
--- writing a day's wide rows to a table to read them back cost more than checking them twice.
-{{ config(materialized='view') }}
 with periods as (
     select
         bit_or(1::ubigint << settlement_period) as day_mask,
