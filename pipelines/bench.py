@@ -41,6 +41,16 @@ def machine() -> dict:
             "python": platform.python_version(), "system": platform.platform()}
 
 
+def code_version() -> str | None:
+    """The commit the benchmark ran (`-dirty` with uncommitted changes), so each result names its code."""
+    try:
+        described = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=PROJECT_ROOT, capture_output=True,
+                                   text=True, timeout=30)
+    except OSError:
+        return None
+    return described.stdout.strip() or None
+
+
 def _timed(stage: str, command: list[str], log: Path) -> tuple[float, float]:
     """Run one stage as a process (output to `log`); its wall time and the peak memory of its process tree."""
     started = time.perf_counter()
@@ -148,6 +158,7 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
         "disk_bytes": {"lake": _disk_bytes(data / "lake"), "runs": _disk_bytes(data / "runs"),
                        "warehouse": _disk_bytes(data / "warehouse.duckdb"), "peak_while_running": disk.peak},
         "machine": machine(),
+        "code": code_version(),
     }
     return result
 

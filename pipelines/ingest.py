@@ -463,20 +463,22 @@ def _duplicates(con, candidates: str, dataset: catalogue.Dataset) -> None:
     key = ", ".join(f"t_{c}" for c in dataset.key)
     values = ", ".join(f"t_{c}" for c in VALUE_COLUMNS[dataset.name])
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE duplicate_rows AS SELECT row_number, raw_record, "
+        "CREATE OR REPLACE TEMP TABLE duplicate_rows AS SELECT row_number, "
         "CASE WHEN variants > 1 THEN 'CONFLICTING_DUPLICATE' ELSE 'DUPLICATE_ROW' END AS reason_code FROM ("
-        f"SELECT row_number, raw_record, count(DISTINCT ({values})) OVER (PARTITION BY {key}) AS variants, "
+        f"SELECT row_number, count(DISTINCT ({values})) OVER (PARTITION BY {key}) AS variants, "
         f"min(row_number) OVER (PARTITION BY {key}) AS first_row, count(*) OVER (PARTITION BY {key}) AS copies "
         f"FROM ({candidates})) WHERE copies > 1 AND (variants > 1 OR row_number <> first_row)"
     )
 
 
-def _write_duplicates(con, source_file: str, target: Path) -> None:
+def _write_duplicates(con, raw_records: str, source_file: str, target: Path) -> None:
+    """duplicate_rows into quarantine, with their raw records from `raw_records` (row_number, raw_record)."""
     con.execute(
-        f"COPY (SELECT {_sql_text(source_file)} AS source_file, row_number, reason_code, CASE reason_code "
+        f"COPY (SELECT {_sql_text(source_file)} AS source_file, d.row_number, d.reason_code, CASE d.reason_code "
         f"WHEN 'DUPLICATE_ROW' THEN {_sql_text(ROW_REASONS['DUPLICATE_ROW'])} "
-        f"ELSE {_sql_text(ROW_REASONS['CONFLICTING_DUPLICATE'])} END AS reason, raw_record "
-        f"FROM duplicate_rows ORDER BY row_number) TO '{target}' (FORMAT parquet)"
+        f"ELSE {_sql_text(ROW_REASONS['CONFLICTING_DUPLICATE'])} END AS reason, r.raw_record "
+        f"FROM duplicate_rows d JOIN (SELECT row_number, raw_record FROM ({raw_records})) r USING (row_number) "
+        f"ORDER BY d.row_number) TO '{target}' (FORMAT parquet)"
     )
 
 
@@ -668,14 +670,18 @@ def _reread(con, source: str, checks: ValueChecks, dataset, staging: Path, sourc
         return False
     rows = _only_rows(source, "reread_numbers")
     if passes > 1:  # each pass checked only its own submissions' columns: check them on the rows read again
-        con.execute(f"CREATE OR REPLACE TEMP TABLE reread_source AS {rows}")
-        rows = "SELECT * FROM reread_source"
-        for n in _submission_columns(dataset):
-            column = quote_identifier(dataset.columns[n].name)
-            _check_column(con, checks, dataset, n, f"SELECT DISTINCT coalesce({column}, '') AS v FROM reread_source")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE reread AS {_checked_rows(dataset, rows, checks)}")
-    if con.execute("SELECT count(*) FROM reread WHERE reason_code IS NOT NULL").fetchall()[0][0]:
-        _quarantine_rows(con, "SELECT * FROM reread", dataset, source_file, staging / "quarantine_rules.parquet")
+        columns = [quote_identifier(dataset.columns[n].name) for n in _submission_columns(dataset)]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE reread_submissions AS SELECT DISTINCT {', '.join(columns)} FROM ({rows})")
+        for n, column in zip(_submission_columns(dataset), columns):
+            _check_column(con, checks, dataset, n, f"SELECT DISTINCT coalesce({column}, '') AS v FROM reread_submissions")
+    # Without the raw records (the suspects are many at national scale): those of the rows quarantined are
+    # read once more, on their own.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE reread AS SELECT * EXCLUDE (raw_record) FROM ({_checked_rows(dataset, rows, checks)})")
+    con.execute("CREATE OR REPLACE TEMP TABLE refused_numbers AS SELECT row_number FROM reread WHERE reason_code IS NOT NULL")
+    if con.execute("SELECT count(*) FROM refused_numbers").fetchall()[0][0]:
+        raw = _only_rows(source, "refused_numbers")
+        _quarantine_rows(con, f"SELECT r.*, s.raw_record FROM reread r JOIN ({raw}) s USING (row_number)", dataset,
+                         source_file, staging / "quarantine_rules.parquet")
     if not con.execute("SELECT count(*) FROM suspect_numbers").fetchall()[0][0]:
         return False
     con.execute(
@@ -683,7 +689,8 @@ def _reread(con, source: str, checks: ValueChecks, dataset, staging: Path, sourc
         "WHERE reason_code IS NULL AND row_number IN (SELECT row_number FROM suspect_numbers)"
     )
     _duplicates(con, "SELECT * FROM suspect_rows", dataset)
-    _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
+    if con.execute("SELECT count(*) FROM duplicate_rows").fetchall()[0][0]:
+        _write_duplicates(con, _only_rows(source, "duplicate_rows"), source_file, staging / "quarantine_duplicates.parquet")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE regathered AS "
         + _pivot("SELECT * FROM suspect_rows WHERE row_number NOT IN (SELECT row_number FROM duplicate_rows)")
@@ -722,12 +729,13 @@ def _write_consumption(con, staging: Path, sha: str, source_file: str, part: str
 
 def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, staging: Path, content_hash: Future, source_file: str) -> int:
     checked = _checked_rows(dataset, source, checks)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE accepted AS SELECT * FROM ({checked}) WHERE reason_code IS NULL")
+    # the raw records of a national snapshot are gigabytes: only those of duplicates are read, again
+    con.execute(f"CREATE OR REPLACE TEMP TABLE accepted AS SELECT * EXCLUDE (raw_record) FROM ({checked}) WHERE reason_code IS NULL")
     if con.execute("SELECT count(*) FROM accepted").fetchall()[0][0] < checks.rows_in:
         _quarantine_rows(con, checked, dataset, source_file, staging / "quarantine_rules.parquet")
     _duplicates(con, "SELECT * FROM accepted", dataset)
     if con.execute("SELECT count(*) FROM duplicate_rows").fetchall()[0][0]:
-        _write_duplicates(con, source_file, staging / "quarantine_duplicates.parquet")
+        _write_duplicates(con, _only_rows(source, "duplicate_rows"), source_file, staging / "quarantine_duplicates.parquet")
         con.execute("DELETE FROM accepted WHERE row_number IN (SELECT row_number FROM duplicate_rows)")
     columns = ", ".join(f"t_{c} AS {quote_identifier(c)}" for c in dataset.column_names)
     sha = content_hash.result()
@@ -809,9 +817,8 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
             result.rejections = dict(
                 con.execute(f"SELECT reason_code, count(*) FROM read_parquet({files}) GROUP BY 1 ORDER BY 1").fetchall()
             )
-            con.execute(
-                f"COPY (SELECT * FROM read_parquet({files}) ORDER BY row_number) TO '{staging / 'quarantine.parquet'}' (FORMAT parquet)"
-            )
+            # each part is in row order already; sorting them together spilled at national scale
+            con.execute(f"COPY (SELECT * FROM read_parquet({files})) TO '{staging / 'quarantine.parquet'}' (FORMAT parquet)")
         result.rows_quarantined = sum(result.rejections.values())
         result.rows_in = result.rows_accepted + result.rows_quarantined
         if result.rows_in != rows_in:
