@@ -116,6 +116,7 @@ def _settle_steps(run_dir: Path) -> tuple[dict, list, float]:
 
 def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str | None = None) -> dict:
     mhhs = str(Path(sys.executable).parent / "mhhs")
+    code = code_version()
     landing, data = work_dir / "landing", work_dir / "data"
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)
@@ -158,7 +159,7 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
         "disk_bytes": {"lake": _disk_bytes(data / "lake"), "runs": _disk_bytes(data / "runs"),
                        "warehouse": _disk_bytes(data / "warehouse.duckdb"), "peak_while_running": disk.peak},
         "machine": machine(),
-        "code": code_version(),
+        "code": code,
     }
     return result
 
@@ -180,18 +181,21 @@ def load_results(results_dir: Path = RESULTS_DIR) -> list[dict]:
 
 def results_table(results: list[dict]) -> str:
     lines = ["| MPANs | days | landing | values | ingest | settle (gate inside) | gate | end to end | values/s end to end "
-             "| aggregation with correction, values/s | peak memory ingest / settle | lake + runs on disk | measured on |",
+             "| aggregation with correction, values/s | peak memory ingest / settle | lake + runs on disk (most while running) "
+             "| measured on |",
              "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     for r in results:
         s = r["stages"]
         disk = (r["disk_bytes"]["lake"] + r["disk_bytes"]["runs"] + r["disk_bytes"]["warehouse"]) / 1024**3
         aggregation = s.get("aggregation", {}).get("values_per_second")
+        peak = r["disk_bytes"].get("peak_while_running")
+        peak_disk = f" ({peak / 1024**3:.1f} GiB)" if peak else ""
         lines.append(
             f"| {r['mpans']:,} | {r['days']} | {r['format']} | {r['values']:,} | {s['ingest']['wall_seconds']} s "
             f"| {s['settle']['wall_seconds']} s | {s['gate']['wall_seconds']} s | {r['end_to_end_seconds']} s "
             f"| {r['end_to_end_values_per_second']:,} | {f'{aggregation:,}' if aggregation else 'not recorded'} "
             f"| {s['ingest']['peak_memory_gib']} / "
-            f"{s['settle']['peak_memory_gib']} GiB | {disk:.2f} GiB | {r['date']}, {r['machine']['cores']} cores, "
+            f"{s['settle']['peak_memory_gib']} GiB | {disk:.2f} GiB{peak_disk} | {r['date']}, {r['machine']['cores']} cores, "
             f"{r['machine']['memory_gib']} GiB |")
     return "\n".join(lines)
 

@@ -4,11 +4,6 @@
 -- Most MPAN-days have one submission: they take its usable values as they are; only restated days are
 -- ordered and aggregated (found by a grouped count, not a window over every wide row).
 -- (Bit operators share one precedence in DuckDB: every shift is parenthesised.)
--- A view: int_consumption_gaps, its only reader, computes it where it joins it to the registrations (a
--- table of the day's wide rows, written and read back once, cost more). int_consumption_checked stays a
--- table: as a view, int_consumption_refused checked every submission again, beside int_consumption_gaps
--- doing the same, and at 30 million MPANs the two spilled (123 s and 291 s against 113 s to write it).
-{{ config(materialized='view') }}
 with usable as materialized (
     select
         *,
