@@ -595,11 +595,13 @@ def _passes(con, source: str, rows_in: int) -> list[str]:
     passes = max(1, -(-rows_in * GATHER_BYTES_PER_ROW // memory_limit_bytes(limit)))
     if passes == 1:
         return [source]
+    def padded(column: str) -> str:
+        return f"{column} LIKE ' %' OR {column} LIKE '% '"
+
     inner = _EVERY_PASS in source
     mpan = "CAST(mpan_core AS VARCHAR)" if inner else "mpan_core"
-    padded = f"{mpan} LIKE ' %' OR {mpan} LIKE '% '"
-    if con.execute(f"SELECT count(*) FROM ({source}) WHERE mpan_core LIKE ' %' OR mpan_core LIKE '% '").fetchall()[0][0]:
-        mpan = f"CASE WHEN {padded} THEN trim({mpan}) ELSE {mpan} END"
+    if con.execute(f"SELECT count(*) FROM ({source}) WHERE {padded('mpan_core')}").fetchall()[0][0]:
+        mpan = f"CASE WHEN {padded(mpan)} THEN trim({mpan}) ELSE {mpan} END"
     belongs = [f"hash({mpan}) % {passes} = {number}" for number in range(passes)]
     if inner:
         return [source.replace(_EVERY_PASS, condition) for condition in belongs]
