@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from pipelines import catalogue
 from pipelines.catalogue.dip_schema import ENVELOPE_FIELDS, PERIOD_FIELDS, message_faults
-from pipelines.catalogue.sql_rules import quote_identifier, rules_for, typed
+from pipelines.catalogue.sql_rules import quote_identifier, rules_for, sql_type, typed
 from pipelines.errors import MhhsError
 from pipelines.lake import LONDON, Lake
 from pipelines.locks import ingestion_lock
@@ -249,22 +249,32 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     return f"{plain} UNION ALL {quoted}"
 
 
-def _parquet_source(con, path: Path, dataset: catalogue.Dataset) -> str:
+# Parquet column types read as they are rather than as text: their text (CAST AS VARCHAR) is one per
+# value and equal values have equal text, so the rules are checked on the text of each distinct value and
+# rows are matched on the value itself (not DOUBLE: -0.0 equals 0.0 but reads differently).
+_NATIVE_TYPES = re.compile(r"^(TIMESTAMP WITH TIME ZONE|TIMESTAMP|DATE|DECIMAL\(\d+,\d+\)|U?(TINY|SMALL|BIG)?INT(EGER)?|BOOLEAN)$")
+
+
+def _parquet_source(con, path: Path, dataset: catalogue.Dataset) -> tuple[str, dict[int, str]]:
+    """SQL of the file's rows and the columns read in their own type (index: DuckDB type), not as text."""
     try:
-        names = [row[0] for row in con.execute("SELECT name FROM parquet_schema(?)", [str(path)]).fetchall()]
+        con.execute(f"CREATE OR REPLACE TEMP VIEW landing_parquet AS SELECT * FROM read_parquet({_sql_text(str(path))})")
+        types = {row[0]: row[1] for row in con.execute("DESCRIBE landing_parquet").fetchall()}
     except duckdb.Error:
         raise FileRefused("FILE_NOT_PARQUET", FILE_REASONS["FILE_NOT_PARQUET"]) from None
-    missing = [c for c in dataset.column_names if c not in names]
+    missing = [c for c in dataset.column_names if c not in types]
     if missing:
         raise FileRefused("FILE_MISSING_COLUMNS", FILE_REASONS["FILE_MISSING_COLUMNS"].format(columns=", ".join(missing)))
-    columns = ", ".join(f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}" for c in dataset.column_names)
+    native = {n: types[c] for n, c in enumerate(dataset.column_names) if _NATIVE_TYPES.match(types[c])}
+    columns = ", ".join(quote_identifier(c) if n in native else f"CAST({quote_identifier(c)} AS VARCHAR) AS {quote_identifier(c)}"
+                        for n, c in enumerate(dataset.column_names))
     record = ", ".join(f"{quote_identifier(c)} := {quote_identifier(c)}" for c in dataset.column_names)
     return (
         f"SELECT file_row_number + 1 AS row_number, to_json(struct_pack({record}))::VARCHAR AS raw_record, "
         f"false AS malformed, NULL::VARCHAR AS dip_problem, {columns} "
         f"FROM read_parquet({_sql_text(str(path))}, file_row_number = true) "
         f"WHERE {_every_row('file_row_number + 1')} AND {_EVERY_PASS}"
-    )
+    ), native
 
 
 def _dip_messages(text: str) -> list:
@@ -361,12 +371,22 @@ class ValueChecks:
     rows_in: int
     refused_columns: set[int]  # columns with at least one refused value
     padded_columns: set[int]  # text columns with a value that has surrounding blanks
+    native: dict[int, str]  # columns the source reads in their own type (index: DuckDB type), not as text
+
+    def value(self, n: int, column: str) -> str:
+        """SQL of the value column n is checked and matched by: its text (NULL as ''), or a native value."""
+        return column if n in self.native else f"coalesce({column}, '')"
+
+    def matches(self, n: int, column: str, value: str) -> str:
+        """SQL matching a row's column n to a `value` of its checks' tables (refused_<n>, typed_<n>)."""
+        return f"{column} IS NOT DISTINCT FROM {value}" if n in self.native else f"coalesce({column}, '') = {value}"
 
 
-def _value_checks(con, source: str, dataset: catalogue.Dataset, columns: list[int]) -> ValueChecks:
+def _value_checks(con, source: str, dataset: catalogue.Dataset, columns: list[int], native: dict[int, str]) -> ValueChecks:
     """Rows in, and the value checks (_check_column) of the given columns on their distinct values in the
     source; the other columns are checked later, on distinct values of a smaller table."""
-    values = ", ".join(f"coalesce({quote_identifier(dataset.columns[n].name)}, '') AS c{n}" for n in columns)
+    checks = ValueChecks(0, set(), set(), native)
+    values = ", ".join(f"{checks.value(n, quote_identifier(dataset.columns[n].name))} AS c{n}" for n in columns)
     flags = ", ".join(f"grouping(c{n}) AS g{n}" for n in columns)
     sets = ", ".join(f"(c{n})" for n in columns)
     con.execute(
@@ -374,8 +394,7 @@ def _value_checks(con, source: str, dataset: catalogue.Dataset, columns: list[in
         f"FROM (SELECT {values} FROM ({source})) GROUP BY GROUPING SETS ({sets}, ())"
     )
     all_flags = " AND ".join(f"g{n} = 1" for n in columns)
-    rows_in = con.execute(f"SELECT coalesce(sum(occurrences), 0) FROM distinct_values WHERE {all_flags}").fetchall()[0][0]
-    checks = ValueChecks(rows_in, set(), set())
+    checks.rows_in = con.execute(f"SELECT coalesce(sum(occurrences), 0) FROM distinct_values WHERE {all_flags}").fetchall()[0][0]
     for n in columns:
         _check_column(con, checks, dataset, n, f"SELECT c{n} AS v FROM distinct_values WHERE g{n} = 0")
     return checks
@@ -383,18 +402,19 @@ def _value_checks(con, source: str, dataset: catalogue.Dataset, columns: list[in
 
 def _check_column(con, checks: ValueChecks, dataset: catalogue.Dataset, n: int, distinct_values: str) -> None:
     """Table refused_<n> (refused values of column n with their reason) and, for a date or timestamp
-    column, typed_<n> (typed value of every accepted distinct value), from SQL of its distinct values v."""
+    column, typed_<n> (typed value of every accepted distinct value), from SQL of its distinct values v
+    (checks.value: text, or a native value, whose text the rules read)."""
     item = dataset.columns[n]
     cases = " ".join(f"WHEN {rule.broken_when} THEN '{rule.reason_code}'" for rule in rules_for(item, "trimmed", trimmed=True))
     reason = f"CASE {cases} END" if cases else "NULL::VARCHAR"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE distinct_{n} AS {distinct_values}")
+    text = "coalesce(CAST(v AS VARCHAR), '')" if n in checks.native else "v"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE refused_{n} AS SELECT v, reason_code FROM ("
-        f"SELECT v, {reason} AS reason_code FROM (SELECT v, NULLIF(TRIM(v), '') AS trimmed FROM distinct_{n})) "
-        "WHERE reason_code IS NOT NULL"
+        f"CREATE OR REPLACE TEMP TABLE distinct_{n} AS SELECT v, text, {reason} AS reason_code FROM ("
+        f"SELECT v, text, NULLIF(TRIM(text), '') AS trimmed FROM (SELECT v, {text} AS text FROM ({distinct_values})))"
     )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE refused_{n} AS SELECT v, reason_code FROM distinct_{n} WHERE reason_code IS NOT NULL")
     refused, padded = con.execute(
-        f"SELECT (SELECT count(*) FROM refused_{n}), (SELECT count(*) FROM distinct_{n} WHERE v <> trim(v))"
+        f"SELECT (SELECT count(*) FROM refused_{n}), (SELECT count(*) FROM distinct_{n} WHERE text <> trim(text))"
     ).fetchall()[0]
     if refused:
         checks.refused_columns.add(n)
@@ -403,7 +423,7 @@ def _check_column(con, checks: ValueChecks, dataset: catalogue.Dataset, n: int, 
     if item.type in ("date", "timestamp"):
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE typed_{n} AS SELECT *{_derived_sql(dataset, item)} FROM ("
-            f"SELECT v, {typed(item, 'v')} AS typed_value FROM distinct_{n} WHERE v NOT IN (SELECT v FROM refused_{n}))"
+            f"SELECT v, {typed(item, 'text')} AS typed_value FROM distinct_{n} WHERE reason_code IS NULL)"
         )
     con.execute(f"DROP TABLE distinct_{n}")
 
@@ -425,7 +445,7 @@ def _checked_rows(dataset: catalogue.Dataset, source: str, checks: ValueChecks, 
     for n, item in enumerate(dataset.columns):
         column = f"s.{quote_identifier(item.name)}"
         if n in checks.refused_columns:
-            joins.append(f"LEFT JOIN refused_{n} r{n} ON coalesce({column}, '') = r{n}.v")
+            joins.append(f"LEFT JOIN refused_{n} r{n} ON {checks.matches(n, column, f'r{n}.v')}")
             reasons.append(f"r{n}.reason_code")
         if not typed_values:
             continue
@@ -517,6 +537,10 @@ def _submission_columns(dataset: catalogue.Dataset) -> list[int]:
 def _typed_text(dataset: catalogue.Dataset, checks: ValueChecks, n: int, column: str) -> str:
     """Typed value of a text column that is not a date or timestamp (those are looked up in typed_<n>)."""
     item = dataset.columns[n]
+    if checks.native.get(n) == sql_type(item):
+        return column
+    if n in checks.native:
+        return f"TRY_CAST(NULLIF(TRIM(CAST({column} AS VARCHAR)), '') AS {sql_type(item)})"
     if item.type == "string" and n not in checks.padded_columns:
         return f"NULLIF({column}, '')"
     return typed(item)
@@ -540,9 +564,9 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
         f"CREATE OR REPLACE TEMP TABLE period_starts AS SELECT v, NULL::VARCHAR AS reason_code, settlement_date, "
         f"settlement_period FROM typed_{period_start} UNION ALL SELECT v, reason_code, NULL, NULL FROM refused_{period_start}"
     )
-    joins = [f"LEFT JOIN refused_{n} r{n} ON coalesce(s.{quote_identifier(names[n])}, '') = r{n}.v"
+    joins = [f"LEFT JOIN refused_{n} r{n} ON {checks.matches(n, f's.{quote_identifier(names[n])}', f'r{n}.v')}"
              for n in period_columns if n in checks.refused_columns and n != period_start]
-    joins.append("LEFT JOIN period_starts y ON coalesce(s.utc_period_start, '') = y.v")
+    joins.append(f"LEFT JOIN period_starts y ON {checks.matches(period_start, 's.utc_period_start', 'y.v')}")
     period_reasons = [("y" if n == period_start else f"r{n}") + ".reason_code"
                       for n in period_columns if n in checks.refused_columns]
     # an unreadable row (malformed, or a DIP message fault) has no submission columns to gather by
@@ -561,13 +585,13 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
     )
     for n in submission_columns:
         column = quote_identifier(names[n])
-        _check_column(con, checks, dataset, n, f"SELECT DISTINCT coalesce({column}, '') AS v FROM gathered WHERE NOT unreadable")
+        _check_column(con, checks, dataset, n, f"SELECT DISTINCT {checks.value(n, column)} AS v FROM gathered WHERE NOT unreadable")
     joins, reasons, typed_columns = [], ["NULL::VARCHAR"], []
     for n in submission_columns:
         item = dataset.columns[n]
         column = f"g.{quote_identifier(item.name)}"
         if n in checks.refused_columns:
-            joins.append(f"LEFT JOIN refused_{n} r{n} ON coalesce({column}, '') = r{n}.v")
+            joins.append(f"LEFT JOIN refused_{n} r{n} ON {checks.matches(n, column, f'r{n}.v')}")
             reasons.append(f"r{n}.reason_code")
         if item.type in ("date", "timestamp"):
             joins.append(f"LEFT JOIN typed_{n} y{n} ON {column} = y{n}.v")
@@ -600,7 +624,7 @@ def _passes(con, source: str, rows_in: int) -> list[str]:
 
     inner = _EVERY_PASS in source
     mpan = "CAST(mpan_core AS VARCHAR)" if inner else "mpan_core"
-    if con.execute(f"SELECT count(*) FROM ({source}) WHERE {padded('mpan_core')}").fetchall()[0][0]:
+    if con.execute(f"SELECT count(*) FROM ({source}) WHERE {padded(mpan)}").fetchall()[0][0]:
         mpan = f"CASE WHEN {padded(mpan)} THEN trim({mpan}) ELSE {mpan} END"
     belongs = [f"hash({mpan}) % {passes} = {number}" for number in range(passes)]
     if inner:
@@ -675,7 +699,7 @@ def _reread(con, source: str, checks: ValueChecks, dataset, staging: Path, sourc
         columns = [quote_identifier(dataset.columns[n].name) for n in _submission_columns(dataset)]
         con.execute(f"CREATE OR REPLACE TEMP TABLE reread_submissions AS SELECT DISTINCT {', '.join(columns)} FROM ({rows})")
         for n, column in zip(_submission_columns(dataset), columns):
-            _check_column(con, checks, dataset, n, f"SELECT DISTINCT coalesce({column}, '') AS v FROM reread_submissions")
+            _check_column(con, checks, dataset, n, f"SELECT DISTINCT {checks.value(n, column)} AS v FROM reread_submissions")
     # Without the raw records (the suspects are many at national scale): those of the rows quarantined are
     # read once more, on their own.
     con.execute(f"CREATE OR REPLACE TEMP TABLE reread AS SELECT * EXCLUDE (raw_record) FROM ({_checked_rows(dataset, rows, checks)})")
@@ -761,7 +785,8 @@ def _write_log(lake: Lake, result: FileResult, file_id: str, target_dir: Path) -
     lake.move_into_place(temporary, lake.log_entry(file_id))
 
 
-def _source(con, path: Path, dataset: catalogue.Dataset) -> str:
+def _source(con, path: Path, dataset: catalogue.Dataset) -> tuple[str, dict[int, str]]:
+    """SQL of the file's rows (text columns, except the native ones) and its native columns (index: type)."""
     suffix = path.suffix.lower()
     if suffix not in LANDING_FORMATS[dataset.name]:
         formats = ", ".join(LANDING_FORMATS[dataset.name])
@@ -772,10 +797,10 @@ def _source(con, path: Path, dataset: catalogue.Dataset) -> str:
         if head.startswith(magic):
             raise FileRefused("FILE_ARCHIVE", FILE_REASONS["FILE_ARCHIVE"].format(kind=kind))
     if suffix == ".csv":
-        return _csv_source(con, path, dataset)
+        return _csv_source(con, path, dataset), {}
     if suffix == ".parquet":
         return _parquet_source(con, path, dataset)
-    return _json_source(con, path, dataset)
+    return _json_source(con, path, dataset), {}
 
 
 def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str) -> FileResult:
@@ -802,8 +827,8 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
     con = duckdb.connect(config=duckdb_config(staging / "spill", threads=2, preserve_insertion_order=True))
     try:
         try:
-            source = _source(con, path, dataset)
-            checks = _value_checks(con, source, dataset, _row_checked_columns(dataset))
+            source, native = _source(con, path, dataset)
+            checks = _value_checks(con, source, dataset, _row_checked_columns(dataset), native)
         except duckdb.InvalidInputException as error:
             if "maximum line size" in str(error).lower():
                 raise FileRefused("FILE_LINE_TOO_LONG", UNSAFE_FILE_REASONS["FILE_LINE_TOO_LONG"]) from None

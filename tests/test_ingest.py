@@ -417,6 +417,38 @@ def test_parquet_timestamps_without_time_zone_are_rejected(tmp_path, capsys):
     check_outcome(landing, data_dir, expected, code, summary, err)
 
 
+def test_parquet_typed_columns_give_the_outcome_of_their_text(tmp_path, capsys):
+    """Typed Parquet columns are checked on the text of each distinct value and matched by value: every
+    row's outcome is the one the same file gets with every column written as text."""
+    rows = [p_row(), p_row(utc_start="2026-10-25T00:30:00Z", kwh="0.5000", flag="E"),
+            p_row(utc_start="2026-10-25T01:07:00Z"),  # off the half-hour boundary
+            p_row(utc_start="2026-10-25T01:30:00Z", kwh=None), p_row(utc_start="2026-10-25T01:30:00Z", kwh="-0.100"),
+            p_row(mpan=MPAN_B, utc_start="2026-10-25T02:00:00Z", kwh="7"), p_row(mpan=MPAN_B, utc_start="2026-10-25T02:00:00Z", kwh="7"),
+            p_row(mpan="1234567890123", utc_start="2026-10-25T02:30:00Z"), p_row(mpan=MPAN_C, rx="2026-10-26T02:00:00Z")]
+    typed = consumption_parquet(tmp_path / "typed.parquet", rows, kwh_type=pa.decimal128(12, 3))
+    typed_columns = pq.read_table(typed)
+    typed_columns = typed_columns.set_column(0, "mpan_core", pa.array([int(r["mpan_core"]) for r in rows], pa.int64()))
+    starts = typed_columns.column("utc_period_start")
+    typed_columns = typed_columns.set_column(2, "utc_period_start", pa.array(starts.to_pylist()[:-1] + [None], starts.type))
+    text_columns = duckdb.sql("SELECT COLUMNS(*)::VARCHAR FROM typed_columns").fetch_arrow_table()
+    outcomes = []
+    for name, columns in [("typed", typed_columns), ("text", text_columns)]:
+        landing = tmp_path / name / "landing"
+        (landing / "consumption").mkdir(parents=True)
+        pq.write_table(columns, landing / "consumption" / "consumption_2026-10-25.parquet")
+        data_dir = tmp_path / name / "data"
+        code, summary, _ = run_ingest(capsys, landing, data_dir)
+        assert code == 0
+        outcomes.append((
+            summary["rejections"], summary["rows_accepted"],
+            query(data_dir, "SELECT row_number, reason_code FROM quarantine ORDER BY row_number"),
+            query(data_dir, "SELECT * EXCLUDE (file_sha256, source_file) FROM consumption_values ORDER BY ALL"),
+        ))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][:2] == ({"DUPLICATE_ROW": 1, "KWH_BELOW_MIN": 1, "KWH_MISSING": 1, "MPAN_CORE_CHECK_DIGIT": 1,
+                                "UTC_PERIOD_START_MISSING": 1, "UTC_PERIOD_START_NOT_HALF_HOUR": 1}, 3)
+
+
 def test_parquet_without_a_required_column_is_refused_whole(tmp_path, capsys):
     landing = tmp_path / "landing"
     name = "consumption/consumption_2026-10-25.parquet"
