@@ -26,6 +26,7 @@ gap_days as (
         s.domestic_premises,
         s.gsp_group_id,
         s.annual_consumption_kwh,
+        s.missing_mask,
         coalesce(s.estimated_mask, 0::ubigint) as received_estimated_mask,
         {{ all_kwh | replace('c.', 's.') }} as day_kwh,
         -- bit p: period p has an actual value (received, not estimated by the data service)
@@ -37,17 +38,21 @@ gap_days as (
     where s.missing_mask <> 0
 ),
 
+-- only the missing periods: the others keep their values (a tenth of the rows of every period of each gap day)
 gap_periods as (
     select
-        d.* exclude (day_kwh, actual_mask),
+        d.* exclude (day_kwh, actual_mask, missing_mask, missing_period),
         p.settlement_period,
         p.local_half_hour,
-        d.day_kwh[p.settlement_period] as kwh,
         d.day_kwh,
         d.actual_mask & ((1::ubigint << p.settlement_period) - 1) as actual_before,
         (d.actual_mask >> (p.settlement_period + 1)) << (p.settlement_period + 1) as actual_after
-    from gap_days as d
-    cross join periods as p
+    from (
+        select *, unnest(list_filter(range(1, 51), lambda p: (missing_mask >> p) & 1 = 1)) as missing_period
+        from gap_days
+    ) as d
+    inner join periods as p
+        on p.settlement_period = d.missing_period
 ),
 
 -- the nearest actual values either side of each period, from the bit masks: the highest bit set before
@@ -80,7 +85,6 @@ estimated as (
         b.settlement_period,
         b.received_estimated_mask,
         case
-            when b.kwh is not null then null
             {%- for method in methods %}
             {%- if method == 'interpolation' %}
             when b.previous_period is not null and b.next_period is not null
@@ -95,7 +99,6 @@ estimated as (
             {%- endif %}
             {%- endfor %}
         end as method,
-        b.kwh,
         round(b.previous_kwh + (b.next_kwh - b.previous_kwh)
               * (b.settlement_period - b.previous_period) / (b.next_period - b.previous_period), 3) as interpolated_kwh,
         like_day.like_day_kwh,
@@ -128,7 +131,7 @@ filled as (
                 when 'interpolation' then interpolated_kwh
                 when 'like_day' then like_day_kwh
                 when 'annual_consumption' then annual_consumption_kwh
-                else kwh end::decimal(18, 3)) as values,
+                end::decimal(18, 3)) as values,
         list(settlement_period) as periods,
         any_value(received_estimated_mask)
             | bit_or(case when method is not null then 1::ubigint << settlement_period else 0::ubigint end) as estimated_mask,
