@@ -645,6 +645,8 @@ def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging:
     accepted = 0
     for number, rows in enumerate(sources):
         _gather_submissions(con, rows, checks, dataset)
+        if passes > 1:
+            _keep_submission_checks(con, dataset, number)
         _find_rereads(con)
         if passes > 1:  # written now: the next pass replaces the gathered submissions
             con.execute(f"CREATE OR REPLACE TEMP VIEW submissions AS {_CLEAN_SUBMISSIONS}")
@@ -689,17 +691,29 @@ def _find_rereads(con) -> None:
     )
 
 
+def _check_tables(dataset: catalogue.Dataset, columns: list[int]) -> list[str]:
+    """The tables _check_column makes for these columns."""
+    return [f"{table}_{n}" for n in columns
+            for table in ("refused", "typed") if table == "refused" or dataset.columns[n].type in ("date", "timestamp")]
+
+
+def _keep_submission_checks(con, dataset: catalogue.Dataset, number: int) -> None:
+    """Adds pass `number`'s checks of the submission columns (refused_<n>, typed_<n>) to kept_<table>, which
+    the re-read of every pass's rows uses."""
+    for table in _check_tables(dataset, _submission_columns(dataset)):
+        verb = f"CREATE OR REPLACE TEMP TABLE kept_{table} AS" if number == 0 else f"INSERT INTO kept_{table}"
+        con.execute(f"{verb} SELECT * FROM {table}")
+
+
 def _reread(con, source: str, checks: ValueChecks, dataset, staging: Path, source_file: str, passes: int) -> bool:
     """Checks the rows in reread_numbers one by one into quarantine, and gathers the accepted suspects
     again, without their repeats, as table regathered; returns whether it was made."""
     if not con.execute("SELECT count(*) FROM reread_numbers").fetchall()[0][0]:
         return False
     rows = _only_rows(source, "reread_numbers")
-    if passes > 1:  # each pass checked only its own submissions' columns: check them on the rows read again
-        columns = [quote_identifier(dataset.columns[n].name) for n in _submission_columns(dataset)]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE reread_submissions AS SELECT DISTINCT {', '.join(columns)} FROM ({rows})")
-        for n, column in zip(_submission_columns(dataset), columns):
-            _check_column(con, checks, dataset, n, f"SELECT DISTINCT {checks.value(n, column)} AS v FROM reread_submissions")
+    if passes > 1:  # each pass checked only its own submissions' columns: the rows read again need every pass's
+        for table in _check_tables(dataset, _submission_columns(dataset)):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT DISTINCT * FROM kept_{table}")
     # Without the raw records (the suspects are many at national scale): those of the rows quarantined are
     # read once more, on their own.
     con.execute(f"CREATE OR REPLACE TEMP TABLE reread AS SELECT * EXCLUDE (raw_record) FROM ({_checked_rows(dataset, rows, checks)})")
@@ -759,7 +773,9 @@ def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, stagin
     con.execute(f"CREATE OR REPLACE TEMP TABLE accepted AS SELECT * EXCLUDE (raw_record) FROM ({checked}) WHERE reason_code IS NULL")
     if con.execute("SELECT count(*) FROM accepted").fetchall()[0][0] < checks.rows_in:
         _quarantine_rows(con, checked, dataset, source_file, staging / "quarantine_rules.parquet")
-    _duplicates(con, "SELECT * FROM accepted", dataset)
+    # the window that tells duplicates apart runs only over keys held more than once (a grouped count)
+    key = ", ".join(f"t_{c}" for c in dataset.key)
+    _duplicates(con, f"SELECT * FROM accepted SEMI JOIN (SELECT {key} FROM accepted GROUP BY ALL HAVING count(*) > 1) USING ({key})", dataset)
     if con.execute("SELECT count(*) FROM duplicate_rows").fetchall()[0][0]:
         _write_duplicates(con, _only_rows(source, "duplicate_rows"), source_file, staging / "quarantine_duplicates.parquet")
         con.execute("DELETE FROM accepted WHERE row_number IN (SELECT row_number FROM duplicate_rows)")
