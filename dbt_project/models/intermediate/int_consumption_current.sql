@@ -4,7 +4,7 @@
 -- Most MPAN-days have one submission: they take its usable values as they are; only restated days are
 -- ordered and aggregated (found by a grouped count, not a window over every wide row).
 -- (Bit operators share one precedence in DuckDB: every shift is parenthesised.)
-with usable as materialized (
+with usable as not materialized (
     select
         *,
         present_mask & day_mask & ended_mask & ~above_max_mask as usable_mask
