@@ -744,7 +744,9 @@ def _write_consumption(con, staging: Path, sha: str, source_file: str, part: str
     table the submissions were `gathered` in (the view is costly to evaluate; a date left with no
     submission gives no file)."""
     file_id = sha[:16]
-    kwh = ", ".join(f"kwh_values[list_position(periods, {p})] AS kwh_{p:02d}" for p in range(1, 51))
+    # a submission's rows usually come in period order: then period p is the p-th value, found without a search
+    kwh = ", ".join(f"CASE WHEN periods[{p}] = {p} THEN kwh_values[{p}] ELSE kwh_values[list_position(periods, {p})] END "
+                    f"AS kwh_{p:02d}" for p in range(1, 51))
     dates = con.execute(f"SELECT DISTINCT settlement_date FROM {gathered} WHERE settlement_date IS NOT NULL ORDER BY 1").fetchall()
     files = []
     for (settlement_date,) in dates:
