@@ -1,9 +1,9 @@
 """`mhhs ingest DIR`: landing files into the Parquet lake, refused rows and files into quarantine.
 
-Every landing file is read as text, checked in bulk in DuckDB against the data catalogue's rules
-(pipelines.catalogue.sql_rules), and split into accepted rows and quarantined rows with a reason code; for
-every file rows in = rows accepted + rows quarantined, recorded in the ingestion log with the file's
-SHA-256. A file that cannot be read at all is kept whole under refused_files/ with its reason.
+Every landing file is read as text (a typed Parquet column in its own type, checked on its values' text),
+checked in bulk in DuckDB against the data catalogue's rules (pipelines.catalogue.sql_rules), and split into
+accepted rows and quarantined rows with a reason code; for every file rows in = rows accepted + rows
+quarantined, recorded in the ingestion log with the file's SHA-256. A file that cannot be read at all is kept whole under refused_files/ with its reason.
 
 Consumption lands one row per MPAN-day submission (mpan, quantity, settlement date, data service,
 received_at) with the values of up to 50 settlement periods as columns: joins and aggregation over that
@@ -258,8 +258,7 @@ _NATIVE_TYPES = re.compile(r"^(TIMESTAMP WITH TIME ZONE|TIMESTAMP|DATE|DECIMAL\(
 def _parquet_source(con, path: Path, dataset: catalogue.Dataset) -> tuple[str, dict[int, str]]:
     """SQL of the file's rows and the columns read in their own type (index: DuckDB type), not as text."""
     try:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW landing_parquet AS SELECT * FROM read_parquet({_sql_text(str(path))})")
-        types = {row[0]: row[1] for row in con.execute("DESCRIBE landing_parquet").fetchall()}
+        types = {row[0]: row[1] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_text(str(path))})").fetchall()}
     except duckdb.Error:
         raise FileRefused("FILE_NOT_PARQUET", FILE_REASONS["FILE_NOT_PARQUET"]) from None
     missing = [c for c in dataset.column_names if c not in types]
@@ -535,7 +534,7 @@ def _submission_columns(dataset: catalogue.Dataset) -> list[int]:
 
 
 def _typed_text(dataset: catalogue.Dataset, checks: ValueChecks, n: int, column: str) -> str:
-    """Typed value of a text column that is not a date or timestamp (those are looked up in typed_<n>)."""
+    """Typed value of a column that is not a date or timestamp (those are looked up in typed_<n>)."""
     item = dataset.columns[n]
     if checks.native.get(n) == sql_type(item):
         return column
@@ -550,8 +549,8 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
     """View submission_rows: one row per MPAN-day submission, or per group of refused rows (`refused`),
     gathered in one pass over the file.
 
-    Rows are grouped by their submission columns as received (text); those columns are then checked and
-    typed on the distinct submissions (a million) instead of on every row (48 million). Here a row is only
+    Rows are grouped by their submission columns as received (text, or typed Parquet values); those columns
+    are then checked and typed on the distinct submissions (a million) instead of on every row (48 million). Here a row is only
     found refused or not: its reason, the first rule it breaks in catalogue order, is taken when refused
     rows are read again (_checked_rows).
     """
