@@ -550,9 +550,9 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
     gathered in one pass over the file.
 
     Rows are grouped by their submission columns as received (text, or typed Parquet values); those columns
-    are then checked and typed on the distinct submissions (a million) instead of on every row (48 million). Here a row is only
-    found refused or not: its reason, the first rule it breaks in catalogue order, is taken when refused
-    rows are read again (_checked_rows).
+    are then checked and typed on the distinct submissions (a million) instead of on every row (48 million).
+    Here a row is only found refused or not: its reason, the first rule it breaks in catalogue order, is
+    taken when refused rows are read again (_checked_rows).
     """
     period_columns = _row_checked_columns(dataset)
     submission_columns = _submission_columns(dataset)
