@@ -691,9 +691,13 @@ def _find_rereads(con) -> None:
 
 
 def _check_tables(dataset: catalogue.Dataset, columns: list[int]) -> list[str]:
-    """The tables _check_column makes for these columns."""
-    return [f"{table}_{n}" for n in columns
-            for table in ("refused", "typed") if table == "refused" or dataset.columns[n].type in ("date", "timestamp")]
+    """The tables _check_column makes for these columns: refused_<n>, and typed_<n> for a date or timestamp."""
+    tables = []
+    for n in columns:
+        tables.append(f"refused_{n}")
+        if dataset.columns[n].type in ("date", "timestamp"):
+            tables.append(f"typed_{n}")
+    return tables
 
 
 def _keep_submission_checks(con, dataset: catalogue.Dataset, number: int) -> None:
