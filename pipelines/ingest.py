@@ -639,14 +639,14 @@ def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging:
     """
     sources = _passes(con, source, checks.rows_in)
     passes = len(sources)
-    con.execute("CREATE OR REPLACE TEMP TABLE suspect_numbers (row_number BIGINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE suspect_numbers (row_number BIGINT, first_row BIGINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE reread_numbers (row_number BIGINT)")
     accepted = 0
     for number, rows in enumerate(sources):
         _gather_submissions(con, rows, checks, dataset)
         if passes > 1:
             _keep_submission_checks(con, dataset, number)
-        _find_rereads(con)
+        _find_rereads(con, number)
         if passes > 1:  # written now: the next pass replaces the gathered submissions
             con.execute(f"CREATE OR REPLACE TEMP VIEW submissions AS {_CLEAN_SUBMISSIONS}")
             accepted += _write_consumption(con, staging, content_hash.result(), source_file, f"_{number}", "gathered")
@@ -661,32 +661,58 @@ def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging:
     return accepted
 
 
-# Accepted submissions with no suspected repeat among their rows (those are gathered again after a re-read).
+# Accepted submissions of the gathered pass with no suspected repeat among their rows (those with one are
+# mended, or gathered again, after the re-read). A submission is known by its first row number.
 _CLEAN_SUBMISSIONS = (
-    "SELECT * FROM accepted_submissions WHERE list_any_value(row_numbers) NOT IN (SELECT row_number FROM suspect_numbers)"
+    "SELECT * FROM accepted_submissions WHERE row_numbers[1] NOT IN (SELECT first_row FROM pass_suspect_groups)"
 )
 
 
-def _find_rereads(con) -> None:
+def _find_rereads(con, number: int) -> None:
     """Adds the gathered pass's refused rows and suspected repeats to reread_numbers (suspects also to
-    suspect_numbers).
+    suspect_numbers, their submissions to suspect_submissions).
 
-    A repeated MPAN, quantity, period and received_at shows as a submission with fewer distinct periods
-    than rows, or as two submissions of one MPAN-day and received_at (two data services with overlapping
-    periods, or one submission written two ways, e.g. a padded MPAN): their rows are checked again one by
-    one and gathered again by their typed values, in the same read as the refused rows.
+    A repeated MPAN, quantity, period and received_at shows as a period held twice within a submission,
+    or by two submissions of one MPAN-day and received_at (two data services with overlapping periods).
+    Only the rows of those periods are suspects: they are checked again one by one in the same read as
+    the refused rows, and their submissions are mended by dropping the repeats found. Two submissions of
+    one MPAN-day, received_at and data service are one submission written two ways (e.g. a padded MPAN):
+    all their rows are suspects, gathered again by their typed values.
     """
     con.execute("CREATE OR REPLACE TEMP VIEW accepted_submissions AS SELECT * EXCLUDE (refused) FROM submission_rows WHERE NOT refused")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE pass_suspects AS SELECT unnest(row_numbers) AS row_number FROM ("
-        "SELECT row_numbers FROM accepted_submissions WHERE bit_count(period_mask) < period_count UNION ALL "
-        f"SELECT s.row_numbers FROM accepted_submissions s SEMI JOIN (SELECT {_SAME_DAY} FROM accepted_submissions "
-        f"GROUP BY ALL HAVING count(*) > 1) USING ({_SAME_DAY}))"
+        "CREATE OR REPLACE TEMP TABLE pass_suspect_groups AS "
+        f"WITH same_day AS (SELECT s.* FROM accepted_submissions s SEMI JOIN (SELECT {_SAME_DAY} FROM accepted_submissions "
+        f"GROUP BY ALL HAVING count(*) > 1) USING ({_SAME_DAY})), "
+        # periods held by more than one submission of the MPAN-day: each one's periods held by one before it
+        "shared AS (SELECT first_row, period_mask & bit_or(period_mask & coalesce(held_before, 0::UBIGINT)) OVER same AS suspect_mask, "
+        "bool_or(same_service > 1) OVER same AS whole FROM ("
+        "SELECT *, row_numbers[1] AS first_row, bit_or(period_mask) OVER (PARTITION BY "
+        f"{_SAME_DAY} ORDER BY row_numbers[1] ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS held_before, "
+        f"count(*) OVER (PARTITION BY {_SAME_DAY}, t_data_service_id) AS same_service FROM same_day) "
+        f"WINDOW same AS (PARTITION BY {_SAME_DAY})), "
+        # periods held twice within one submission: equal neighbours once its periods are sorted
+        "repeated AS (SELECT first_row, list_reduce(list_transform(list_filter(sorted, lambda p, i: i > 1 AND p = sorted[i - 1]), "
+        "lambda p: 1::UBIGINT << p), lambda a, b: a | b) AS suspect_mask, false AS whole FROM ("
+        "SELECT row_numbers[1] AS first_row, list_sort(periods) AS sorted FROM accepted_submissions "
+        "WHERE bit_count(period_mask) < period_count)) "
+        "SELECT first_row, bit_or(suspect_mask) AS suspect_mask, bool_or(whole) AS whole "
+        "FROM (SELECT * FROM shared UNION ALL SELECT * FROM repeated) GROUP BY first_row "
+        "HAVING bit_or(suspect_mask) <> 0 OR bool_or(whole)"
     )
-    con.execute("INSERT INTO suspect_numbers SELECT row_number FROM pass_suspects")
+    verb = "CREATE OR REPLACE TEMP TABLE suspect_submissions AS" if number == 0 else "INSERT INTO suspect_submissions"
+    con.execute(
+        f"{verb} SELECT s.*, g.first_row, g.suspect_mask, g.whole FROM accepted_submissions s "
+        "JOIN pass_suspect_groups g ON s.row_numbers[1] = g.first_row"
+    )
+    con.execute(
+        "INSERT INTO suspect_numbers SELECT unnest(CASE WHEN whole THEN row_numbers ELSE list_filter(row_numbers, "
+        "lambda r, i: (suspect_mask >> periods[i]) & 1 = 1) END), first_row "
+        "FROM suspect_submissions WHERE first_row IN (SELECT first_row FROM pass_suspect_groups)"
+    )
     con.execute(
         "INSERT INTO reread_numbers SELECT unnest(row_numbers) FROM submission_rows WHERE refused "
-        "UNION ALL SELECT row_number FROM pass_suspects"
+        "UNION ALL SELECT row_number FROM suspect_numbers WHERE first_row IN (SELECT first_row FROM pass_suspect_groups)"
     )
 
 
@@ -709,35 +735,44 @@ def _keep_submission_checks(con, dataset: catalogue.Dataset, number: int) -> Non
 
 
 def _reread(con, source: str, checks: ValueChecks, dataset, staging: Path, source_file: str, passes: int) -> bool:
-    """Checks the rows in reread_numbers one by one into quarantine, and gathers the accepted suspects
-    again, without their repeats, as table regathered; returns whether it was made."""
+    """Checks the rows in reread_numbers one by one into quarantine, tells the suspects' repeats apart and
+    makes table regathered: the suspect submissions without their repeats; returns whether it was made."""
     if not con.execute("SELECT count(*) FROM reread_numbers").fetchall()[0][0]:
         return False
     rows = _only_rows(source, "reread_numbers")
     if passes > 1:  # each pass checked only its own submissions' columns: the rows read again need every pass's
         for table in _check_tables(dataset, _submission_columns(dataset)):
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT DISTINCT * FROM kept_{table}")
-    # Without the raw records (the suspects are many at national scale): those of the rows quarantined are
-    # read once more, on their own.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE reread AS SELECT * EXCLUDE (raw_record) FROM ({_checked_rows(dataset, rows, checks)})")
-    con.execute("CREATE OR REPLACE TEMP TABLE refused_numbers AS SELECT row_number FROM reread WHERE reason_code IS NOT NULL")
-    if con.execute("SELECT count(*) FROM refused_numbers").fetchall()[0][0]:
-        raw = _only_rows(source, "refused_numbers")
-        _quarantine_rows(con, f"SELECT r.*, s.raw_record FROM reread r JOIN ({raw}) s USING (row_number)", dataset,
-                         source_file, staging / "quarantine_rules.parquet")
+    # one read of the file gives the refused rows, the suspects and the raw records of both
+    con.execute(f"CREATE OR REPLACE TEMP TABLE reread AS {_checked_rows(dataset, rows, checks)}")
+    if con.execute("SELECT count(*) FROM reread WHERE reason_code IS NOT NULL").fetchall()[0][0]:
+        _quarantine_rows(con, "SELECT * FROM reread", dataset, source_file, staging / "quarantine_rules.parquet")
     if not con.execute("SELECT count(*) FROM suspect_numbers").fetchall()[0][0]:
         return False
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE suspect_rows AS SELECT * FROM reread "
-        "WHERE reason_code IS NULL AND row_number IN (SELECT row_number FROM suspect_numbers)"
+        "CREATE OR REPLACE TEMP TABLE suspect_rows AS SELECT r.* EXCLUDE (raw_record), n.first_row FROM reread r "
+        "JOIN suspect_numbers n USING (row_number) WHERE r.reason_code IS NULL"
     )
     _duplicates(con, "SELECT * FROM suspect_rows", dataset)
     if con.execute("SELECT count(*) FROM duplicate_rows").fetchall()[0][0]:
-        _write_duplicates(con, _only_rows(source, "duplicate_rows"), source_file, staging / "quarantine_duplicates.parquet")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE regathered AS "
-        + _pivot("SELECT * FROM suspect_rows WHERE row_number NOT IN (SELECT row_number FROM duplicate_rows)")
+        _write_duplicates(con, "SELECT row_number, raw_record FROM reread", source_file, staging / "quarantine_duplicates.parquet")
+    written_two_ways = _pivot(
+        "SELECT * FROM suspect_rows WHERE first_row IN (SELECT first_row FROM suspect_submissions WHERE whole) "
+        "AND row_number NOT IN (SELECT row_number FROM duplicate_rows)"
     )
+    # the other suspect submissions keep the positions (`kept`) of every row that is not a repeat
+    mended = (
+        "SELECT * EXCLUDE (first_row, suspect_mask, whole, kept, removed, kept_mask) REPLACE ("
+        "list_select(kwh_values, kept) AS kwh_values, list_select(periods, kept) AS periods, "
+        "list_select(row_numbers, kept) AS row_numbers, len(kept) AS period_count, kept_mask AS period_mask, "
+        "estimated_mask & kept_mask AS estimated_mask) "
+        "FROM (SELECT *, list_reduce(list_transform(list_select(periods, kept), lambda p: 1::UBIGINT << p), "
+        "lambda a, b: a | b) AS kept_mask FROM (SELECT *, list_filter(range(1, len(row_numbers) + 1), "
+        "lambda i: NOT list_contains(coalesce(removed, []), row_numbers[i])) AS kept FROM suspect_submissions "
+        "LEFT JOIN (SELECT first_row, list(row_number) AS removed FROM suspect_rows SEMI JOIN duplicate_rows USING (row_number) "
+        "GROUP BY ALL) USING (first_row) WHERE NOT whole) WHERE len(kept) > 0)"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE regathered AS {written_two_ways} UNION ALL BY NAME {mended}")
     return True
 
 

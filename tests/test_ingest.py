@@ -990,3 +990,31 @@ def test_an_mpan_written_with_blanks_meets_its_repeat_in_the_same_pass(tmp_path,
     code, summary, _ = run_ingest(capsys, landing, tmp_path / "data")
     assert code == 0 and summary["rejections"] == {"DUPLICATE_ROW": 2}
     assert sorted(query(tmp_path / "data", "SELECT row_number FROM quarantine")) == [(13,), (14,)]
+
+
+@pytest.mark.parametrize("many_passes", [False, True])
+def test_a_submission_keeps_its_other_periods_and_flags_when_its_repeats_are_dropped(many_passes, tmp_path, capsys, monkeypatch):
+    """Only the repeated periods of a submission are read again; the submission keeps the rest, and its
+    estimated flags follow the rows kept (a period whose copies disagree on the flag is dropped whole)."""
+    rows = [
+        c_row(utc="2026-10-25T00:00:00Z", kwh="0.100", flag="E"),
+        c_row(utc="2026-10-25T00:30:00Z", kwh="0.200", flag="A"),
+        c_row(utc="2026-10-25T00:00:00Z", kwh="0.100", flag="E"),
+        c_row(utc="2026-10-25T00:30:00Z", kwh="0.200", flag="E"),
+        c_row(utc="2026-10-25T01:00:00Z", kwh="0.300", flag="A"),
+        c_row(utc="2026-10-25T01:30:00Z", kwh="0.400", flag="E"),
+    ]
+    landing = tmp_path / "landing"
+    write_csv(landing / "consumption" / "c.csv", C_HEADER, rows)
+    if many_passes:
+        in_passes(monkeypatch, "1GB", 2**29)
+    code, summary, _ = run_ingest(capsys, landing, tmp_path / "data")
+    assert code == 0 and summary["rejections"] == {"DUPLICATE_ROW": 1, "CONFLICTING_DUPLICATE": 2}
+    assert sorted(query(tmp_path / "data", "SELECT row_number, reason_code FROM quarantine")) == [
+        (2, "CONFLICTING_DUPLICATE"), (3, "DUPLICATE_ROW"), (4, "CONFLICTING_DUPLICATE")]
+    values = query(tmp_path / "data", "SELECT utc_period_start, kwh, quality_flag FROM consumption_values ORDER BY 1")
+    assert [(iso(u), f"{k:.3f}", f) for u, k, f in values] == [
+        ("2026-10-25T00:00:00+00:00", "0.100", "E"), ("2026-10-25T01:00:00+00:00", "0.300", "A"),
+        ("2026-10-25T01:30:00+00:00", "0.400", "E")]
+    # settlement periods 3, 5 and 6 of the day are kept (it began at 23:00 UTC), and 3 and 6 are estimated
+    assert query(tmp_path / "data", "SELECT period_count, estimated_mask FROM consumption_submissions") == [(3, 2**3 | 2**6)]
