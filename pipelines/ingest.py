@@ -700,19 +700,21 @@ def _find_rereads(con, number: int) -> None:
         "FROM (SELECT * FROM shared UNION ALL SELECT * FROM repeated) GROUP BY first_row "
         "HAVING bit_or(suspect_mask) <> 0 OR bool_or(whole)"
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE pass_suspect_submissions AS SELECT s.*, g.first_row, g.suspect_mask, g.whole "
+        "FROM accepted_submissions s JOIN pass_suspect_groups g ON s.row_numbers[1] = g.first_row"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE pass_suspects AS SELECT unnest(CASE WHEN whole THEN row_numbers "
+        "ELSE list_filter(row_numbers, lambda r, i: (suspect_mask >> periods[i]) & 1 = 1) END) AS row_number, first_row "
+        "FROM pass_suspect_submissions"
+    )
     verb = "CREATE OR REPLACE TEMP TABLE suspect_submissions AS" if number == 0 else "INSERT INTO suspect_submissions"
-    con.execute(
-        f"{verb} SELECT s.*, g.first_row, g.suspect_mask, g.whole FROM accepted_submissions s "
-        "JOIN pass_suspect_groups g ON s.row_numbers[1] = g.first_row"
-    )
-    con.execute(
-        "INSERT INTO suspect_numbers SELECT unnest(CASE WHEN whole THEN row_numbers ELSE list_filter(row_numbers, "
-        "lambda r, i: (suspect_mask >> periods[i]) & 1 = 1) END), first_row "
-        "FROM suspect_submissions WHERE first_row IN (SELECT first_row FROM pass_suspect_groups)"
-    )
+    con.execute(f"{verb} SELECT * FROM pass_suspect_submissions")
+    con.execute("INSERT INTO suspect_numbers SELECT row_number, first_row FROM pass_suspects")
     con.execute(
         "INSERT INTO reread_numbers SELECT unnest(row_numbers) FROM submission_rows WHERE refused "
-        "UNION ALL SELECT row_number FROM suspect_numbers WHERE first_row IN (SELECT first_row FROM pass_suspect_groups)"
+        "UNION ALL SELECT row_number FROM pass_suspects"
     )
 
 
@@ -762,15 +764,14 @@ def _reread(con, source: str, checks: ValueChecks, dataset, staging: Path, sourc
     )
     # the other suspect submissions keep the positions (`kept`) of every row that is not a repeat
     mended = (
-        "SELECT * EXCLUDE (first_row, suspect_mask, whole, kept, removed, kept_mask) REPLACE ("
-        "list_select(kwh_values, kept) AS kwh_values, list_select(periods, kept) AS periods, "
-        "list_select(row_numbers, kept) AS row_numbers, len(kept) AS period_count, kept_mask AS period_mask, "
-        "estimated_mask & kept_mask AS estimated_mask) "
-        "FROM (SELECT *, list_reduce(list_transform(list_select(periods, kept), lambda p: 1::UBIGINT << p), "
-        "lambda a, b: a | b) AS kept_mask FROM (SELECT *, list_filter(range(1, len(row_numbers) + 1), "
+        "SELECT * EXCLUDE (first_row, suspect_mask, whole, kept, removed, kept_periods, kept_mask) REPLACE ("
+        "list_select(kwh_values, kept) AS kwh_values, kept_periods AS periods, list_select(row_numbers, kept) AS row_numbers, "
+        "len(kept) AS period_count, kept_mask AS period_mask, estimated_mask & kept_mask AS estimated_mask) "
+        "FROM (SELECT *, list_reduce(list_transform(kept_periods, lambda p: 1::UBIGINT << p), lambda a, b: a | b) AS kept_mask "
+        "FROM (SELECT *, list_select(periods, kept) AS kept_periods FROM (SELECT *, list_filter(range(1, len(row_numbers) + 1), "
         "lambda i: NOT list_contains(coalesce(removed, []), row_numbers[i])) AS kept FROM suspect_submissions "
         "LEFT JOIN (SELECT first_row, list(row_number) AS removed FROM suspect_rows SEMI JOIN duplicate_rows USING (row_number) "
-        "GROUP BY ALL) USING (first_row) WHERE NOT whole) WHERE len(kept) > 0)"
+        "GROUP BY ALL) USING (first_row) WHERE NOT whole) WHERE len(kept) > 0))"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE regathered AS {written_two_ways} UNION ALL BY NAME {mended}")
     return True
