@@ -3,7 +3,8 @@
 Every landing file is read as text (a typed Parquet column in its own type, checked on its values' text),
 checked in bulk in DuckDB against the data catalogue's rules (pipelines.catalogue.sql_rules), and split into
 accepted rows and quarantined rows with a reason code; for every file rows in = rows accepted + rows
-quarantined, recorded in the ingestion log with the file's SHA-256. A file that cannot be read at all is kept whole under refused_files/ with its reason.
+quarantined, recorded in the ingestion log with the file's SHA-256. A file that cannot be read at all is
+kept whole under refused_files/ with its reason.
 
 Consumption lands one row per MPAN-day submission (mpan, quantity, settlement date, data service,
 received_at) with the values of up to 50 settlement periods as columns: joins and aggregation over that
@@ -668,6 +669,11 @@ _CLEAN_SUBMISSIONS = (
 )
 
 
+def _mask_of(periods: str) -> str:
+    """SQL of the bit mask (bit p for period p) of a non-empty list of periods."""
+    return f"list_reduce(list_transform({periods}, lambda p: 1::UBIGINT << p), lambda a, b: a | b)"
+
+
 def _find_rereads(con, number: int) -> None:
     """Adds the gathered pass's refused rows and suspected repeats to reread_numbers (suspects also to
     suspect_numbers, their submissions to suspect_submissions).
@@ -692,8 +698,8 @@ def _find_rereads(con, number: int) -> None:
         f"count(*) OVER (PARTITION BY {_SAME_DAY}, t_data_service_id) AS same_service FROM same_day) "
         f"WINDOW same AS (PARTITION BY {_SAME_DAY})), "
         # periods held twice within one submission: equal neighbours once its periods are sorted
-        "repeated AS (SELECT first_row, list_reduce(list_transform(list_filter(sorted, lambda p, i: i > 1 AND p = sorted[i - 1]), "
-        "lambda p: 1::UBIGINT << p), lambda a, b: a | b) AS suspect_mask, false AS whole FROM ("
+        f"repeated AS (SELECT first_row, {_mask_of('list_filter(sorted, lambda p, i: i > 1 AND p = sorted[i - 1])')} "
+        "AS suspect_mask, false AS whole FROM ("
         "SELECT row_numbers[1] AS first_row, list_sort(periods) AS sorted FROM accepted_submissions "
         "WHERE bit_count(period_mask) < period_count)) "
         "SELECT first_row, bit_or(suspect_mask) AS suspect_mask, bool_or(whole) AS whole "
@@ -767,7 +773,7 @@ def _reread(con, source: str, checks: ValueChecks, dataset, staging: Path, sourc
         "SELECT * EXCLUDE (first_row, suspect_mask, whole, kept, removed, kept_periods, kept_mask) REPLACE ("
         "list_select(kwh_values, kept) AS kwh_values, kept_periods AS periods, list_select(row_numbers, kept) AS row_numbers, "
         "len(kept) AS period_count, kept_mask AS period_mask, estimated_mask & kept_mask AS estimated_mask) "
-        "FROM (SELECT *, list_reduce(list_transform(kept_periods, lambda p: 1::UBIGINT << p), lambda a, b: a | b) AS kept_mask "
+        f"FROM (SELECT *, {_mask_of('kept_periods')} AS kept_mask "
         "FROM (SELECT *, list_select(periods, kept) AS kept_periods FROM (SELECT *, list_filter(range(1, len(row_numbers) + 1), "
         "lambda i: NOT list_contains(coalesce(removed, []), row_numbers[i])) AS kept FROM suspect_submissions "
         "LEFT JOIN (SELECT first_row, list(row_number) AS removed FROM suspect_rows SEMI JOIN duplicate_rows USING (row_number) "
