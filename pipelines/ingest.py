@@ -194,6 +194,10 @@ def _only_rows(source: str, table: str) -> str:
     )
 
 
+# Kinds of landing line. A blank line (nothing but spaces, no comma) is no row, but counts in the line numbers.
+_PLAIN, _QUOTED, _BLANK = 0, 1, 2
+
+
 def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     """SQL of the file's data rows as text.
 
@@ -206,8 +210,8 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     # The line (without a CR before its LF) and its kind are stored, not its parts: a table of one text
     # column is written several times faster than one of split parts; each pass splits the lines it reads.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE landing_lines AS SELECT line, CASE WHEN contains(line, '\"') THEN 'quoted' "
-        "WHEN contains(line, ',') OR trim(line) <> '' THEN 'plain' ELSE 'blank' END AS kind FROM ("
+        f"CREATE OR REPLACE TEMP TABLE landing_lines AS SELECT line, CASE WHEN contains(line, '\"') THEN {_QUOTED} "
+        f"WHEN contains(line, ',') OR trim(line) <> '' THEN {_PLAIN} ELSE {_BLANK} END::UTINYINT AS kind FROM ("
         "SELECT CASE WHEN ends_with(line, '\r') THEN line[:-2] ELSE line END AS line "
         f"FROM read_csv({_sql_text(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, skip = 1, "
         "delim = '\\0', quote = '', escape = '', auto_detect = false, strict_mode = false, "
@@ -230,14 +234,14 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
             return (f"CASE WHEN len(fields) <> {field_count} THEN {_sql_text(WITHHELD_RECORD)} ELSE concat_ws(',', "
                     + ", ".join(f"coalesce({field_sql(positions[c])}, '')" for c in dataset.column_names) + ") END")
         plain_record, quoted_record = record(lambda p: f"fields[{p + 1}]"), record(field)
-    def lines(kind: str) -> str:
-        return f"SELECT rowid + 1 AS row_number, line FROM landing_lines WHERE {_every_row('rowid + 1')} AND kind = '{kind}'"
+    def lines(kind: int) -> str:
+        return f"SELECT rowid + 1 AS row_number, line FROM landing_lines WHERE {_every_row('rowid + 1')} AND kind = {kind}"
 
     # Lines without a double quote (nearly all) are split at every comma; the others honour CSV quoting.
     plain = (
         f"SELECT row_number, {plain_record} AS raw_record, len(fields) <> {field_count} AS malformed, "
         f"NULL::VARCHAR AS dip_problem, {plain_columns} "
-        f"FROM (SELECT row_number, line, string_split(line, ',') AS fields FROM ({lines('plain')}))"
+        f"FROM (SELECT row_number, line, string_split(line, ',') AS fields FROM ({lines(_PLAIN)}))"
     )
     quoted = (
         f"SELECT row_number, {quoted_record} AS raw_record, len(fields) <> {field_count} OR NOT well_quoted AS malformed, "
@@ -245,7 +249,7 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
         "FROM (SELECT row_number, parts, list_transform(matches, lambda m: m[2:]) AS fields, "
         "length(array_to_string(matches, '')) = length(array_to_string(parts, ',')) + 1 AS well_quoted "
         f"FROM (SELECT row_number, parts, {quoted_matches} AS matches "
-        f"FROM (SELECT row_number, string_split(line, ',') AS parts FROM ({lines('quoted')}))))"
+        f"FROM (SELECT row_number, string_split(line, ',') AS parts FROM ({lines(_QUOTED)}))))"
     )
     return f"{plain} UNION ALL {quoted}"
 
@@ -541,9 +545,12 @@ def _typed_text(dataset: catalogue.Dataset, checks: ValueChecks, n: int, column:
         return column
     if n in checks.native:
         return f"TRY_CAST(NULLIF(TRIM(CAST({column} AS VARCHAR)), '') AS {sql_type(item)})"
-    if item.type == "string" and n not in checks.padded_columns:
+    if n in checks.padded_columns:
+        return typed(item)
+    # no value has surrounding blanks: trimming each of 48 million values would change none
+    if item.type == "string":
         return f"NULLIF({column}, '')"
-    return typed(item)
+    return f"TRY_CAST(NULLIF({column}, '') AS {sql_type(item)})"
 
 
 def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogue.Dataset) -> None:
