@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipelines import catalogue
 from pipelines.catalogue.dip_schema import ENVELOPE_FIELDS, PERIOD_FIELDS, message_faults
@@ -45,6 +46,10 @@ ARCHIVE_MAGIC = {b"PK\x03\x04": "zip", b"PK\x05\x06": "zip", b"\x1f\x8b": "gzip"
 LANDING_FORMATS = {"registrations": (".csv",), "consumption": (".csv", ".parquet", ".json")}
 # The consumption columns that vary between the periods of one MPAN-day submission.
 PERIOD_COLUMNS = ("utc_period_start", "kwh", "quality_flag")
+_ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
+INGESTION_LOG_SCHEMA = pa.schema([(name, _ARROW_TYPES[sql]) for name, sql in INGESTION_LOG_COLUMNS.items()])
+QUARANTINE_SCHEMA = pa.schema([("source_file", pa.string()), ("row_number", pa.int64()), ("reason_code", pa.string()),
+                               ("reason", pa.string()), ("raw_record", pa.string())])
 # Memory a consumption row takes while gathered, at most: a 47-million-row day gathers at full speed
 # within a 2.3 GiB memory limit (53 bytes a row) and spills within 1.4 GiB.
 GATHER_BYTES_PER_ROW = 60
@@ -851,15 +856,12 @@ def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, stagin
 
 
 def _write_log(lake: Lake, result: FileResult, file_id: str, target_dir: Path) -> None:
-    """The ingestion log entry: written last, it makes the file's lake rows visible."""
-    con = duckdb.connect()
+    """The ingestion log entry: written last, it makes the file's lake rows visible. Written by Arrow, not
+    DuckDB: no DuckDB connection opens while the file's own closes (_FileConnections)."""
     record = asdict(result) | {"rejections": json.dumps(result.rejections, sort_keys=True),
                                "ingested_at": datetime.now(timezone.utc), "file_id": file_id}
-    # bound as parameters: registering an Arrow table would import pandas, 0.2 s of every run
-    values = ", ".join(f"?::{sql} AS {name}" for name, sql in INGESTION_LOG_COLUMNS.items())
-    con.execute(f"CREATE TEMP TABLE entry AS SELECT {values}", [record[name] for name in INGESTION_LOG_COLUMNS])
     temporary = target_dir / f"{file_id}.parquet"
-    con.execute(f"COPY entry TO '{temporary}' (FORMAT parquet)")
+    pq.write_table(pa.Table.from_pylist([record], schema=INGESTION_LOG_SCHEMA), temporary)
     lake.move_into_place(temporary, lake.log_entry(file_id))
 
 
@@ -881,13 +883,13 @@ def _source(con, path: Path, dataset: catalogue.Dataset) -> tuple[str, dict[int,
     return _json_source(con, path, dataset), {}
 
 
-def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str, closing: ThreadPoolExecutor | None = None) -> FileResult:
+def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str, connections: "_FileConnections | None" = None) -> FileResult:
     """Ingest one landing file, or find it already ingested (same SHA-256).
 
     Hashing a 3 GB file takes seconds, so it runs beside the DuckDB work unless the lake already holds a
     file of the same size (which it could be): then the hash comes first and an ingested file is skipped
     unread. A file found ingested only once hashed is discarded before anything is moved into place.
-    With `closing`, the file's DuckDB connection is closed there, in the background (_close).
+    The file's DuckDB connection comes from `connections` when given, else it is opened for it alone.
     """
     size = path.stat().st_size
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -896,30 +898,57 @@ def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str, closi
             sha = content_hash.result()
             if lake.is_ingested(sha[:16]):
                 return FileResult(source_file=relative, dataset=dataset_name, file_sha256=sha, status="already_ingested")
-        return _ingest_new_file(lake, path, relative, dataset_name, size, content_hash, closing)
+        return _ingest_new_file(lake, path, relative, dataset_name, size, content_hash, connections)
 
 
-def _close(con, spill: Path, closing: ThreadPoolExecutor | None) -> None:
-    """Closes a landing file's DuckDB connection, then removes its spill folder; in the background when
-    `closing` is given: freeing a national file's gigabytes takes about half a second of the next file's."""
-    def close() -> None:
-        con.close()
-        shutil.rmtree(spill, ignore_errors=True)
+def _connect(lake: Lake, spill_name: str) -> tuple[duckdb.DuckDBPyConnection, Path]:
+    """A DuckDB connection for one landing file, and the folder it spills to (beside the file's staging)."""
+    spill = lake.staging_dir(spill_name)
+    return duckdb.connect(config=duckdb_config(spill, threads=2, preserve_insertion_order=True)), spill
 
-    if closing is None:
-        close()
-    else:
-        closing.submit(close)
+
+def _close(con: duckdb.DuckDBPyConnection, spill: Path) -> None:
+    con.close()
+    shutil.rmtree(spill, ignore_errors=True)
+
+
+class _FileConnections:
+    """The DuckDB connections of one ingest's landing files, one each. Each is closed in the background once
+    the next is open: closing frees a national file's gigabytes (about half a second), and DuckDB opens no
+    connection while another closes."""
+
+    def __init__(self, lake: Lake):
+        self._lake, self._opened = lake, 0
+        self._closing = ThreadPoolExecutor(max_workers=1)
+        self._spare = self._open()
+
+    def _open(self) -> tuple[duckdb.DuckDBPyConnection, Path]:
+        self._opened += 1
+        return _connect(self._lake, f"spill-{self._opened}")
+
+    def take(self) -> tuple[duckdb.DuckDBPyConnection, Path]:
+        taken, self._spare = self._spare, None
+        return taken
+
+    def give_back(self, con: duckdb.DuckDBPyConnection, spill: Path) -> None:
+        self._spare = self._open()
+        self._closing.submit(_close, con, spill)
+
+    def __enter__(self) -> "_FileConnections":
+        return self
+
+    def __exit__(self, *exception) -> None:
+        _close(*self._spare)
+        self._closing.shutdown(wait=True)
 
 
 def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, size: int, content_hash: Future,
-                     closing: ThreadPoolExecutor | None) -> FileResult:
+                     connections: _FileConnections | None) -> FileResult:
     dataset = catalogue.dataset(dataset_name)
     key = hashlib.sha256(relative.encode()).hexdigest()[:16]
     staging = lake.staging_dir("pending-" + key)
-    spill = lake.staging_dir("spill-" + key)  # beside staging: it goes only once the connection is closed
     result = FileResult(source_file=relative, dataset=dataset_name, file_sha256="", status="ingested")
-    con = duckdb.connect(config=duckdb_config(spill, threads=2, preserve_insertion_order=True))
+    con, spill = connections.take() if connections else _connect(lake, "spill-" + key)
     try:
         try:
             source, native = _source(con, path, dataset)
@@ -953,7 +982,10 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
             return result
         return _refuse(lake, path, relative, result, result.file_sha256[:16], size, refusal)
     finally:
-        _close(con, spill, closing)
+        if connections:
+            connections.give_back(con, spill)
+        else:
+            _close(con, spill)
     result.file_sha256 = content_hash.result()
     file_id = result.file_sha256[:16]
     if lake.is_ingested(file_id):  # the same content under another name, or a file of a size seen before
@@ -968,6 +1000,14 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
     _write_log(lake, result, file_id, staging)
     shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def _quarantine_file(lake: Lake, staging: Path, file_id: str, relative: str, refusal: FileRefused, raw_record: str | None) -> None:
+    """The quarantine record of a whole refused file (no row number)."""
+    record = {"source_file": relative, "row_number": None, "reason_code": refusal.reason_code, "reason": refusal.reason,
+              "raw_record": raw_record}
+    pq.write_table(pa.Table.from_pylist([record], schema=QUARANTINE_SCHEMA), staging / "quarantine.parquet")
+    lake.move_into_place(staging / "quarantine.parquet", lake.quarantine / f"{file_id}.parquet")
 
 
 def _refuse(lake: Lake, path: Path, relative: str, result: FileResult, file_id: str, size: int, refusal: FileRefused) -> FileResult:
@@ -986,14 +1026,7 @@ def _refuse(lake: Lake, path: Path, relative: str, result: FileResult, file_id: 
     result.rows_in = result.rows_quarantined = 1
     result.rows_accepted = 0
     result.rejections = {refusal.reason_code: 1}
-    con = duckdb.connect()
-    con.register(
-        "refused",
-        pa.table({"source_file": [relative], "row_number": pa.array([None], pa.int64()), "reason_code": [refusal.reason_code],
-                  "reason": [refusal.reason], "raw_record": [preview]}),
-    )
-    con.execute(f"COPY (SELECT * FROM refused) TO '{staging / 'quarantine.parquet'}' (FORMAT parquet)")
-    lake.move_into_place(staging / "quarantine.parquet", lake.quarantine / f"{file_id}.parquet")
+    _quarantine_file(lake, staging, file_id, relative, refusal, preview)
     lake.record_size(size)
     _write_log(lake, result, file_id, staging)
     shutil.rmtree(staging, ignore_errors=True)
@@ -1044,15 +1077,7 @@ def _refuse_unsafe(lake: Lake, relative: str, dataset_name: str, refusal: FileRe
                         rows_in=1, rows_quarantined=1, reason_code=refusal.reason_code, reason=refusal.reason,
                         rejections={refusal.reason_code: 1})
     staging = lake.staging_dir(file_id)
-    con = duckdb.connect()
-    con.register(
-        "refused",
-        pa.table({"source_file": [relative], "row_number": pa.array([None], pa.int64()), "reason_code": [refusal.reason_code],
-                  "reason": [refusal.reason], "raw_record": pa.array([None], pa.string())}),
-    )
-    con.execute(f"COPY (SELECT * FROM refused) TO '{staging / 'quarantine.parquet'}' (FORMAT parquet)")
-    con.close()
-    lake.move_into_place(staging / "quarantine.parquet", lake.quarantine / f"{file_id}.parquet")
+    _quarantine_file(lake, staging, file_id, relative, refusal, None)
     _write_log(lake, result, file_id, staging)
     shutil.rmtree(staging, ignore_errors=True)
     return result
@@ -1113,12 +1138,12 @@ def ingest(landing_dir: Path, data_dir: Path) -> IngestSummary:
     with ingestion_lock(lake.data_dir):
         lake.discard_staging()
         results = []
-        with ThreadPoolExecutor(max_workers=1) as closing:  # left only once every connection is closed
+        with _FileConnections(lake) as connections:  # left only once every connection is closed
             for path, name in files:
                 relative = f"{name}/{path.name}"
                 refusal = _unsafe(path, landing_dir)
                 results.append(_refuse_unsafe(lake, relative, name, refusal) if refusal
-                               else _ingest_file(lake, path, relative, name, closing))
+                               else _ingest_file(lake, path, relative, name, connections))
         refresh_views(lake)
     return IngestSummary(results)
 
