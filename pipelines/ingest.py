@@ -515,17 +515,33 @@ _SUBMISSION = "t_mpan_core, t_measurement_quantity, settlement_date, t_data_serv
 _SAME_DAY = "t_mpan_core, t_measurement_quantity, settlement_date, t_received_at"
 
 
-_SUBMISSION_AGGREGATES = (
-    "count(*) AS period_count, bit_or(1::UBIGINT << settlement_period) AS period_mask, "
-    "bit_or(CASE WHEN t_quality_flag = 'E' THEN 1::UBIGINT << settlement_period ELSE 0::UBIGINT END) AS estimated_mask, "
-    "list(t_kwh) AS kwh_values, list(settlement_period) AS periods, list(row_number) AS row_numbers"
-)
+def _submission_aggregates(kwh: str, quality_flag: str, period: str, row_number: str) -> str:
+    """SQL of the aggregates that make a submission of its rows: the periods present as a bit mask,
+    estimated ones as another, the values in a list and, in a list beside it, each value's row number and
+    period as one number (row_number * 64 + period, 0 for a period not known: _PERIODS, _ROW_NUMBERS), which
+    gathers 48 million rows faster than two lists; the first row number names the submission."""
+    return (
+        f"count(*) AS period_count, bit_or(1::UBIGINT << {period}) AS period_mask, "
+        f"bit_or(CASE WHEN {quality_flag} = 'E' THEN 1::UBIGINT << {period} ELSE 0::UBIGINT END) AS estimated_mask, "
+        f"list({kwh}) AS kwh_values, list({row_number} * 64 + coalesce({period}, 0)) AS value_rows, "
+        f"min({row_number}) AS first_row"
+    )
+
+
+def _period_of(value_row: str) -> str:
+    """SQL of the period of an element of value_rows (_submission_aggregates)."""
+    return f"({value_row} % 64)::UTINYINT"
+
+
+# A submission's periods and row numbers, in the order of its values.
+_PERIODS = f"list_transform(value_rows, lambda v: {_period_of('v')})"
+_ROW_NUMBERS = "list_transform(value_rows, lambda v: v // 64)"
 
 
 def _pivot(rows: str) -> str:
-    """One row per MPAN-day submission of accepted rows: the periods present as a bit mask, estimated ones
-    as another, and the values with their periods and row numbers in lists."""
-    return f"SELECT {_SUBMISSION}, {_SUBMISSION_AGGREGATES} FROM ({rows}) WHERE reason_code IS NULL GROUP BY ALL"
+    """One row per MPAN-day submission of accepted rows (_submission_aggregates)."""
+    aggregates = _submission_aggregates("t_kwh", "t_quality_flag", "settlement_period", "row_number")
+    return f"SELECT {_SUBMISSION}, {aggregates} FROM ({rows}) WHERE reason_code IS NULL GROUP BY ALL"
 
 
 def _row_checked_columns(dataset: catalogue.Dataset) -> list[int]:
@@ -588,9 +604,7 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE gathered AS SELECT {unreadable} AS unreadable, "
         f"NOT {unreadable} AND coalesce({', '.join(period_reasons + ['NULL::VARCHAR'])}) IS NOT NULL AS period_refused, "
-        f"{keys}, y.settlement_date, count(*) AS period_count, bit_or(1::UBIGINT << y.settlement_period) AS period_mask, "
-        f"bit_or(CASE WHEN {quality_flag} = 'E' THEN 1::UBIGINT << y.settlement_period ELSE 0::UBIGINT END) AS estimated_mask, "
-        f"list({kwh}) AS kwh_values, list(y.settlement_period) AS periods, list(s.row_number) AS row_numbers "
+        f"{keys}, y.settlement_date, {_submission_aggregates(kwh, quality_flag, 'y.settlement_period', 's.row_number')} "
         f"FROM ({source}) s {' '.join(joins)} GROUP BY ALL"
     )
     for n in submission_columns:
@@ -612,7 +626,7 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
         f"CREATE OR REPLACE TEMP VIEW submission_rows AS SELECT g.unreadable OR g.period_refused "
         f"OR coalesce({', '.join(reasons)}) IS NOT NULL AS refused, "
         f"{', '.join(typed_columns)}, g.settlement_date, g.period_count, g.period_mask, g.estimated_mask, g.kwh_values, "
-        f"g.periods, g.row_numbers FROM gathered g {' '.join(joins)}"
+        f"g.value_rows, g.first_row FROM gathered g {' '.join(joins)}"
     )
 
 
@@ -674,9 +688,7 @@ def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging:
 
 # Accepted submissions of the gathered pass with no suspected repeat among their rows (those with one are
 # mended, or gathered again, after the re-read). A submission is known by its first row number.
-_CLEAN_SUBMISSIONS = (
-    "SELECT * FROM accepted_submissions WHERE row_numbers[1] NOT IN (SELECT first_row FROM pass_suspect_groups)"
-)
+_CLEAN_SUBMISSIONS = "SELECT * FROM accepted_submissions WHERE first_row NOT IN (SELECT first_row FROM pass_suspect_groups)"
 
 
 def _mask_of(periods: str) -> str:
@@ -703,33 +715,33 @@ def _find_rereads(con, number: int) -> None:
         # periods held by more than one submission of the MPAN-day: each one's periods held by one before it
         "shared AS (SELECT first_row, period_mask & bit_or(period_mask & coalesce(held_before, 0::UBIGINT)) OVER same AS suspect_mask, "
         "bool_or(same_service > 1) OVER same AS whole FROM ("
-        "SELECT *, row_numbers[1] AS first_row, bit_or(period_mask) OVER (PARTITION BY "
-        f"{_SAME_DAY} ORDER BY row_numbers[1] ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS held_before, "
+        "SELECT *, bit_or(period_mask) OVER (PARTITION BY "
+        f"{_SAME_DAY} ORDER BY first_row ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS held_before, "
         f"count(*) OVER (PARTITION BY {_SAME_DAY}, t_data_service_id) AS same_service FROM same_day) "
         f"WINDOW same AS (PARTITION BY {_SAME_DAY})), "
         # periods held twice within one submission: equal neighbours once its periods are sorted
         f"repeated AS (SELECT first_row, {_mask_of('list_filter(sorted, lambda p, i: i > 1 AND p = sorted[i - 1])')} "
         "AS suspect_mask, false AS whole FROM ("
-        "SELECT row_numbers[1] AS first_row, list_sort(periods) AS sorted FROM accepted_submissions "
+        f"SELECT first_row, list_sort({_PERIODS}) AS sorted FROM accepted_submissions "
         "WHERE bit_count(period_mask) < period_count)) "
         "SELECT first_row, bit_or(suspect_mask) AS suspect_mask, bool_or(whole) AS whole "
         "FROM (SELECT * FROM shared UNION ALL SELECT * FROM repeated) GROUP BY first_row "
         "HAVING bit_or(suspect_mask) <> 0 OR bool_or(whole)"
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE pass_suspect_submissions AS SELECT s.*, g.first_row, g.suspect_mask, g.whole "
-        "FROM accepted_submissions s JOIN pass_suspect_groups g ON s.row_numbers[1] = g.first_row"
+        "CREATE OR REPLACE TEMP TABLE pass_suspect_submissions AS SELECT s.*, g.suspect_mask, g.whole "
+        "FROM accepted_submissions s JOIN pass_suspect_groups g USING (first_row)"
     )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE pass_suspects AS SELECT unnest(CASE WHEN whole THEN row_numbers "
-        "ELSE list_filter(row_numbers, lambda r, i: (suspect_mask >> periods[i]) & 1 = 1) END) AS row_number, first_row "
-        "FROM pass_suspect_submissions"
+        "CREATE OR REPLACE TEMP TABLE pass_suspects AS SELECT unnest(list_transform(CASE WHEN whole THEN value_rows "
+        f"ELSE list_filter(value_rows, lambda v: (suspect_mask >> {_period_of('v')}) & 1 = 1) END, lambda v: v // 64)) AS row_number, "
+        "first_row FROM pass_suspect_submissions"
     )
     verb = "CREATE OR REPLACE TEMP TABLE suspect_submissions AS" if number == 0 else "INSERT INTO suspect_submissions"
     con.execute(f"{verb} SELECT * FROM pass_suspect_submissions")
     con.execute("INSERT INTO suspect_numbers SELECT row_number, first_row FROM pass_suspects")
     con.execute(
-        "INSERT INTO reread_numbers SELECT unnest(row_numbers) FROM submission_rows WHERE refused "
+        f"INSERT INTO reread_numbers SELECT unnest({_ROW_NUMBERS}) FROM submission_rows WHERE refused "
         "UNION ALL SELECT row_number FROM pass_suspects"
     )
 
@@ -779,13 +791,14 @@ def _reread(con, source: str, checks: ValueChecks, dataset, staging: Path, sourc
         "AND row_number NOT IN (SELECT row_number FROM duplicate_rows)"
     )
     # the other suspect submissions keep the positions (`kept`) of every row that is not a repeat
+    kept_periods = f"list_transform(kept_rows, lambda v: {_period_of('v')})"
     mended = (
-        "SELECT * EXCLUDE (first_row, suspect_mask, whole, kept, removed, kept_periods, kept_mask) REPLACE ("
-        "list_select(kwh_values, kept) AS kwh_values, kept_periods AS periods, list_select(row_numbers, kept) AS row_numbers, "
+        "SELECT * EXCLUDE (suspect_mask, whole, kept, removed, kept_rows, kept_mask) REPLACE ("
+        "list_select(kwh_values, kept) AS kwh_values, kept_rows AS value_rows, list_min(kept_rows) // 64 AS first_row, "
         "len(kept) AS period_count, kept_mask AS period_mask, estimated_mask & kept_mask AS estimated_mask) "
-        f"FROM (SELECT *, {_mask_of('kept_periods')} AS kept_mask "
-        "FROM (SELECT *, list_select(periods, kept) AS kept_periods FROM (SELECT *, list_filter(range(1, len(row_numbers) + 1), "
-        "lambda i: NOT list_contains(coalesce(removed, []), row_numbers[i])) AS kept FROM suspect_submissions "
+        f"FROM (SELECT *, {_mask_of(kept_periods)} AS kept_mask "
+        "FROM (SELECT *, list_select(value_rows, kept) AS kept_rows FROM (SELECT *, list_filter(range(1, len(value_rows) + 1), "
+        "lambda i: NOT list_contains(coalesce(removed, []), value_rows[i] // 64)) AS kept FROM suspect_submissions "
         "LEFT JOIN (SELECT first_row, list(row_number) AS removed FROM suspect_rows SEMI JOIN duplicate_rows USING (row_number) "
         "GROUP BY ALL) USING (first_row) WHERE NOT whole) WHERE len(kept) > 0))"
     )
@@ -799,9 +812,14 @@ def _write_consumption(con, staging: Path, sha: str, source_file: str, part: str
     table the submissions were `gathered` in (the view is costly to evaluate; a date left with no
     submission gives no file)."""
     file_id = sha[:16]
-    # a submission's rows usually come in period order: then period p is the p-th value, found without a search
-    kwh = ", ".join(f"CASE WHEN periods[{p}] = {p} THEN kwh_values[{p}] ELSE kwh_values[list_position(periods, {p})] END "
-                    f"AS kwh_{p:02d}" for p in range(1, 51))
+    # a submission's rows usually come in period order: then period p is value p - (first period) + 1, found
+    # without a search; only a period present out of that order is searched for
+    def value(p: int) -> str:
+        at = f"{p} + 1 - value_rows[1] % 64"
+        return (f"CASE WHEN value_rows[{at}] % 64 = {p} THEN kwh_values[{at}] WHEN (period_mask >> {p}) & 1 = 0 THEN NULL "
+                f"ELSE kwh_values[list_position({_PERIODS}, {p})] END AS kwh_{p:02d}")
+
+    kwh = ", ".join(value(p) for p in range(1, 51))
     dates = con.execute(f"SELECT DISTINCT settlement_date FROM {gathered} WHERE settlement_date IS NOT NULL ORDER BY 1").fetchall()
     files = []
     for (settlement_date,) in dates:
