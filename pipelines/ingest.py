@@ -210,16 +210,27 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
     up is malformed.
     """
     positions = _header(path, dataset)
-    # The line (without a CR before its LF) and its kind are stored, not its parts: a table of one text
-    # column is written several times faster than one of split parts; each pass splits the lines it reads.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE landing_lines AS SELECT line, CASE WHEN contains(line, '\"') THEN {_QUOTED} "
-        f"WHEN contains(line, ',') OR trim(line) <> '' THEN {_PLAIN} ELSE {_BLANK} END::UTINYINT AS kind FROM ("
-        "SELECT CASE WHEN ends_with(line, '\r') THEN line[:-2] ELSE line END AS line "
-        f"FROM read_csv({_sql_text(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, skip = 1, "
-        "delim = '\\0', quote = '', escape = '', auto_detect = false, strict_mode = false, "
-        f"max_line_size = {MAX_LINE_BYTES}))"
+    # Lines are stored whole, not their parts: a table of one text column is written several times faster
+    # than one of split parts; each pass splits the lines it reads.
+    lines_read = (
+        f"SELECT line FROM read_csv({_sql_text(str(path))}, columns = {{'line': 'VARCHAR'}}, header = false, skip = 1, "
+        f"delim = '\\0', quote = '', escape = '', auto_detect = false, strict_mode = false, max_line_size = {MAX_LINE_BYTES})"
     )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE landing_lines AS {lines_read}")
+    # Nearly every file is plain: every line holds a comma, no quote and no CR at its end (an empty line
+    # reads as NULL). Only a file that is not is read again, keeping each line's kind and the line without
+    # that CR.
+    plain_only = not con.execute(
+        "SELECT bool_or(line IS NULL OR contains(line, '\"') OR ends_with(line, '\r') OR NOT contains(line, ',')) "
+        "FROM landing_lines"
+    ).fetchall()[0][0]
+    if not plain_only:
+        con.execute("DROP TABLE landing_lines")
+        con.execute(
+            f"CREATE TEMP TABLE landing_lines AS SELECT line, CASE WHEN contains(line, '\"') THEN {_QUOTED} "
+            f"WHEN contains(line, ',') OR trim(line) <> '' THEN {_PLAIN} ELSE {_BLANK} END::UTINYINT AS kind FROM ("
+            f"SELECT CASE WHEN ends_with(line, '\r') THEN line[:-2] ELSE line END AS line FROM ({lines_read}))"
+        )
     quoted_matches = "regexp_extract_all(',' || array_to_string(parts, ','), ',(\"(?:[^\"]|\"\")*\"|[^,\"]*)', 0)"
 
     def field(position: int) -> str:
@@ -238,7 +249,8 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
                     + ", ".join(f"coalesce({field_sql(positions[c])}, '')" for c in dataset.column_names) + ") END")
         plain_record, quoted_record = record(lambda p: f"fields[{p + 1}]"), record(field)
     def lines(kind: int) -> str:
-        return f"SELECT rowid + 1 AS row_number, line FROM landing_lines WHERE {_every_row('rowid + 1')} AND kind = {kind}"
+        of_kind = "" if plain_only else f" AND kind = {kind}"
+        return f"SELECT rowid + 1 AS row_number, line FROM landing_lines WHERE {_every_row('rowid + 1')}{of_kind}"
 
     # Lines without a double quote (nearly all) are split at every comma; the others honour CSV quoting.
     plain = (
@@ -254,7 +266,7 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
         f"FROM (SELECT row_number, parts, {quoted_matches} AS matches "
         f"FROM (SELECT row_number, string_split(line, ',') AS parts FROM ({lines(_QUOTED)}))))"
     )
-    return f"{plain} UNION ALL {quoted}"
+    return plain if plain_only else f"{plain} UNION ALL {quoted}"
 
 
 # Parquet column types read as they are rather than as text: their text (CAST AS VARCHAR) is one per
