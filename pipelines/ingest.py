@@ -19,6 +19,7 @@ import shutil
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -133,12 +134,24 @@ class FileRefused(Exception):
         self.reason = reason
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+class Content(NamedTuple):
+    sha256: str
+    plain_text: bool  # no double quote and no space anywhere (_csv_source)
+
+
+def content_of(path: Path) -> Content:
+    """The file's SHA-256 and whether it is plain text, in one read (a byte search costs little beside
+    the hash)."""
+    digest, plain_text = hashlib.sha256(), True
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1024 * 1024), b""):
             digest.update(block)
-    return digest.hexdigest()
+            plain_text = plain_text and b'"' not in block and b" " not in block
+    return Content(digest.hexdigest(), plain_text)
+
+
+def sha256_of(path: Path) -> str:
+    return content_of(path).sha256
 
 
 # ---- reading landing files as text rows ------------------------------------------------------------
@@ -201,7 +214,7 @@ def _only_rows(source: str, table: str) -> str:
 _PLAIN, _QUOTED, _BLANK = 0, 1, 2
 
 
-def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
+def _csv_source(con, path: Path, dataset: catalogue.Dataset, content: Future) -> str:
     """SQL of the file's data rows as text.
 
     DuckDB reads whole lines in parallel into a table whose rowid keeps file order, so row_number is the
@@ -217,13 +230,9 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
         f"delim = '\\0', quote = '', escape = '', auto_detect = false, strict_mode = false, max_line_size = {MAX_LINE_BYTES})"
     )
     con.execute(f"CREATE OR REPLACE TEMP TABLE landing_lines AS {lines_read}")
-    # Nearly every file is plain: every line holds a comma, no quote and no CR at its end (an empty line
-    # reads as NULL). Only a file that is not is read again, keeping each line's kind and the line without
-    # that CR.
-    plain_only = not con.execute(
-        "SELECT bool_or(line IS NULL OR contains(line, '\"') OR ends_with(line, '\r') OR NOT contains(line, ',')) "
-        "FROM landing_lines"
-    ).fetchall()[0][0]
+    # Nearly every file is plain text (Content): no line is quoted, and an empty line (read as NULL) is the
+    # only blank one. Another is read again, keeping each line's kind, the line without a CR at its end.
+    plain_only = content.result().plain_text
     if not plain_only:
         con.execute("DROP TABLE landing_lines")
         con.execute(
@@ -249,7 +258,7 @@ def _csv_source(con, path: Path, dataset: catalogue.Dataset) -> str:
                     + ", ".join(f"coalesce({field_sql(positions[c])}, '')" for c in dataset.column_names) + ") END")
         plain_record, quoted_record = record(lambda p: f"fields[{p + 1}]"), record(field)
     def lines(kind: int) -> str:
-        of_kind = "" if plain_only else f" AND kind = {kind}"
+        of_kind = " AND line IS NOT NULL" if plain_only else f" AND kind = {kind}"
         return f"SELECT rowid + 1 AS row_number, line FROM landing_lines WHERE {_every_row('rowid + 1')}{of_kind}"
 
     # Lines without a double quote (nearly all) are split at every comma; the others honour CSV quoting.
@@ -668,7 +677,7 @@ def _passes(con, source: str, rows_in: int) -> list[str]:
     return [f"SELECT * FROM ({source}) WHERE {condition}" for condition in belongs]
 
 
-def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging: Path, content_hash: Future, source_file: str) -> int:
+def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging: Path, content: Future, source_file: str) -> int:
     """Consumption rows gathered per MPAN-day submission into the lake; returns the rows accepted.
 
     A file too large to gather within the memory limit is gathered in several passes, each writing its
@@ -686,15 +695,15 @@ def _ingest_consumption(con, source: str, checks: ValueChecks, dataset, staging:
         _find_rereads(con, number)
         if passes > 1:  # written now: the next pass replaces the gathered submissions
             con.execute(f"CREATE OR REPLACE TEMP VIEW submissions AS {_CLEAN_SUBMISSIONS}")
-            accepted += _write_consumption(con, staging, content_hash.result(), source_file, f"_{number}", "gathered")
+            accepted += _write_consumption(con, staging, content.result().sha256, source_file, f"_{number}", "gathered")
     regathered = _reread(con, source, checks, dataset, staging, source_file, passes)
     if passes == 1:
         union = " UNION ALL BY NAME SELECT * FROM regathered" if regathered else ""
         con.execute(f"CREATE OR REPLACE TEMP VIEW submissions AS {_CLEAN_SUBMISSIONS}{union}")
-        accepted += _write_consumption(con, staging, content_hash.result(), source_file, "", "gathered")
+        accepted += _write_consumption(con, staging, content.result().sha256, source_file, "", "gathered")
     elif regathered:
         con.execute("CREATE OR REPLACE TEMP VIEW submissions AS SELECT * FROM regathered")
-        accepted += _write_consumption(con, staging, content_hash.result(), source_file, f"_{passes}", "regathered")
+        accepted += _write_consumption(con, staging, content.result().sha256, source_file, f"_{passes}", "regathered")
     return accepted
 
 
@@ -854,7 +863,7 @@ def _write_consumption(con, staging: Path, sha: str, source_file: str, part: str
     return con.execute(f"SELECT sum(period_count) FROM read_parquet([{', '.join(_sql_text(str(f)) for f in files)}])").fetchall()[0][0]
 
 
-def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, staging: Path, content_hash: Future, source_file: str) -> int:
+def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, staging: Path, content: Future, source_file: str) -> int:
     checked = _checked_rows(dataset, source, checks)
     # the raw records of a national snapshot are gigabytes: only those of duplicates are read, again
     con.execute(f"CREATE OR REPLACE TEMP TABLE accepted AS SELECT * EXCLUDE (raw_record) FROM ({checked}) WHERE reason_code IS NULL")
@@ -867,7 +876,7 @@ def _ingest_registrations(con, source: str, checks: ValueChecks, dataset, stagin
         _write_duplicates(con, _only_rows(source, "duplicate_rows"), source_file, staging / "quarantine_duplicates.parquet")
         con.execute("DELETE FROM accepted WHERE row_number IN (SELECT row_number FROM duplicate_rows)")
     columns = ", ".join(f"t_{c} AS {quote_identifier(c)}" for c in dataset.column_names)
-    sha = content_hash.result()
+    sha = content.result().sha256
     file_id = sha[:16]
     rows = f"SELECT {columns}, row_number, {_sql_text(sha)} AS file_sha256, {_sql_text(source_file)} AS source_file FROM accepted"
     snapshot_dates = con.execute("SELECT DISTINCT t_snapshot_date FROM accepted").fetchall()
@@ -895,7 +904,7 @@ def _write_log(lake: Lake, result: FileResult, file_id: str, target_dir: Path) -
     lake.move_into_place(temporary, lake.log_entry(file_id))
 
 
-def _source(con, path: Path, dataset: catalogue.Dataset) -> tuple[str, dict[int, str]]:
+def _source(con, path: Path, dataset: catalogue.Dataset, content: Future) -> tuple[str, dict[int, str]]:
     """SQL of the file's rows (text columns, except the native ones) and its native columns (index: type)."""
     suffix = path.suffix.lower()
     if suffix not in LANDING_FORMATS[dataset.name]:
@@ -907,7 +916,7 @@ def _source(con, path: Path, dataset: catalogue.Dataset) -> tuple[str, dict[int,
         if head.startswith(magic):
             raise FileRefused("FILE_ARCHIVE", FILE_REASONS["FILE_ARCHIVE"].format(kind=kind))
     if suffix == ".csv":
-        return _csv_source(con, path, dataset), {}
+        return _csv_source(con, path, dataset, content), {}
     if suffix == ".parquet":
         return _parquet_source(con, path, dataset)
     return _json_source(con, path, dataset), {}
@@ -923,12 +932,12 @@ def _ingest_file(lake: Lake, path: Path, relative: str, dataset_name: str, conne
     """
     size = path.stat().st_size
     with ThreadPoolExecutor(max_workers=1) as pool:
-        content_hash = pool.submit(sha256_of, path)
+        content = pool.submit(content_of, path)
         if lake.holds_size(size):
-            sha = content_hash.result()
+            sha = content.result().sha256
             if lake.is_ingested(sha[:16]):
                 return FileResult(source_file=relative, dataset=dataset_name, file_sha256=sha, status="already_ingested")
-        return _ingest_new_file(lake, path, relative, dataset_name, size, content_hash, connections)
+        return _ingest_new_file(lake, path, relative, dataset_name, size, content, connections)
 
 
 def _connect(lake: Lake, spill_name: str) -> tuple[duckdb.DuckDBPyConnection, Path]:
@@ -972,7 +981,7 @@ class _FileConnections:
         self._closing.shutdown(wait=True)
 
 
-def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, size: int, content_hash: Future,
+def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, size: int, content: Future,
                      connections: _FileConnections | None) -> FileResult:
     dataset = catalogue.dataset(dataset_name)
     key = hashlib.sha256(relative.encode()).hexdigest()[:16]
@@ -981,7 +990,7 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
     con, spill = connections.take() if connections else _connect(lake, "spill-" + key)
     try:
         try:
-            source, native = _source(con, path, dataset)
+            source, native = _source(con, path, dataset, content)
             checks = _value_checks(con, source, dataset, _row_checked_columns(dataset), native)
         except duckdb.InvalidInputException as error:
             if "maximum line size" in str(error).lower():
@@ -991,7 +1000,7 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
             raise FileRefused("FILE_NOT_CSV", FILE_REASONS["FILE_NOT_CSV"]) from None
         rows_in = checks.rows_in
         ingest_rows = _ingest_consumption if dataset_name == "consumption" else _ingest_registrations
-        result.rows_accepted = ingest_rows(con, source, checks, dataset, staging, content_hash, relative)
+        result.rows_accepted = ingest_rows(con, source, checks, dataset, staging, content, relative)
         parts = sorted(staging.glob("quarantine_*.parquet"))
         if parts:
             files = "[" + ", ".join(_sql_text(str(p)) for p in parts) + "]"
@@ -1006,7 +1015,7 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
             raise MhhsError(f"{relative}: {rows_in} rows read but {result.rows_in} accounted for; nothing was ingested")
     except FileRefused as refusal:
         shutil.rmtree(staging, ignore_errors=True)
-        result.file_sha256 = content_hash.result()
+        result.file_sha256 = content.result().sha256
         if lake.is_ingested(result.file_sha256[:16]):
             result.status = "already_ingested"
             return result
@@ -1016,7 +1025,7 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
             connections.give_back(con, spill)
         else:
             _close(con, spill)
-    result.file_sha256 = content_hash.result()
+    result.file_sha256 = content.result().sha256
     file_id = result.file_sha256[:16]
     if lake.is_ingested(file_id):  # the same content under another name, or a file of a size seen before
         shutil.rmtree(staging, ignore_errors=True)
