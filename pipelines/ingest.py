@@ -833,10 +833,10 @@ def _write_consumption(con, staging: Path, sha: str, source_file: str, part: str
     table the submissions were `gathered` in (the view is costly to evaluate; a date left with no
     submission gives no file)."""
     file_id = sha[:16]
-    # a submission's rows usually come in period order: then period p is value p - (first period) + 1, found
-    # without a search; only a period present out of that order is searched for
+    # a submission's rows usually come in period order: then period p is value p + shift (1 - its first
+    # period), found without a search; only a period present out of that order is searched for
     def value(p: int) -> str:
-        at = f"{p} + 1 - value_rows[1] % 64"
+        at = f"{p} + shift"
         return (f"CASE WHEN value_rows[{at}] % 64 = {p} THEN kwh_values[{at}] WHEN (period_mask >> {p}) & 1 = 0 THEN NULL "
                 f"ELSE kwh_values[list_position({_PERIODS}, {p})] END AS kwh_{p:02d}")
 
@@ -850,7 +850,8 @@ def _write_consumption(con, staging: Path, sha: str, source_file: str, part: str
             "COPY (SELECT t_mpan_core AS mpan_core, t_measurement_quantity AS measurement_quantity, "
             "t_data_service_id AS data_service_id, t_received_at AS received_at, period_count::SMALLINT AS period_count, "
             f"estimated_mask, {kwh}, {_sql_text(sha)} AS file_sha256, {_sql_text(source_file)} AS source_file "
-            f"FROM submissions WHERE settlement_date = DATE '{settlement_date.isoformat()}' "
+            "FROM (SELECT *, 1 - value_rows[1] % 64 AS shift FROM submissions "
+            f"WHERE settlement_date = DATE '{settlement_date.isoformat()}') "
             "ORDER BY mpan_core, measurement_quantity, received_at, data_service_id) "
             f"TO '{target}' (FORMAT parquet)"
         ).fetchall()[0][0]
