@@ -624,7 +624,7 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
     quality_flag = _typed_text(dataset, checks, dataset.column_names.index("quality_flag"), "quality_flag")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE gathered AS SELECT {unreadable} AS unreadable, "
-        f"NOT {unreadable} AND coalesce({', '.join(period_reasons + ['NULL::VARCHAR'])}) IS NOT NULL AS period_refused, "
+        f"NOT {unreadable} AND ({' OR '.join(f'{r} IS NOT NULL' for r in period_reasons) or 'false'}) AS period_refused, "
         f"{keys}, y.settlement_date, {_submission_aggregates(kwh, quality_flag, 'y.settlement_period', 's.row_number')} "
         f"FROM ({source}) s {' '.join(joins)} GROUP BY ALL"
     )
