@@ -615,16 +615,29 @@ def _gather_submissions(con, source: str, checks: ValueChecks, dataset: catalogu
         f"CREATE OR REPLACE TEMP TABLE period_starts AS SELECT v, NULL::VARCHAR AS reason_code, settlement_date, "
         f"settlement_period FROM typed_{period_start} UNION ALL SELECT v, reason_code, NULL, NULL FROM refused_{period_start}"
     )
+    kwh_column = dataset.column_names.index("kwh")
+    looked_up = {period_start: "y"}  # columns looked up whole (their table's alias), not only for refusals
+    if kwh_column in checks.native:
+        kwh = _typed_text(dataset, checks, kwh_column, "kwh")
+    else:
+        # so does one lookup of a kWh text give its value or its reason: cheaper than casting every row
+        refused = kwh_column in checks.refused_columns
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE kwh_texts AS SELECT v, {'r.reason_code' if refused else 'NULL::VARCHAR AS reason_code'}, "
+            f"{typed(dataset.columns[kwh_column], 'v')} AS typed_value FROM (SELECT c{kwh_column} AS v FROM distinct_values "
+            f"WHERE g{kwh_column} = 0) d{f' LEFT JOIN refused_{kwh_column} r USING (v)' if refused else ''}"
+        )
+        looked_up[kwh_column], kwh = "k", "k.typed_value"
     joins = [f"LEFT JOIN refused_{n} r{n} ON {checks.matches(n, f's.{quote_identifier(names[n])}', f'r{n}.v')}"
-             for n in period_columns if n in checks.refused_columns and n != period_start]
+             for n in period_columns if n in checks.refused_columns and n not in looked_up]
     joins.append(f"LEFT JOIN period_starts y ON {checks.matches(period_start, 's.utc_period_start', 'y.v')}")
-    period_reasons = [("y" if n == period_start else f"r{n}") + ".reason_code"
-                      for n in period_columns if n in checks.refused_columns]
+    if kwh_column in looked_up:
+        joins.append(f"LEFT JOIN kwh_texts k ON {checks.matches(kwh_column, 's.kwh', 'k.v')}")
+    period_reasons = [looked_up.get(n, f"r{n}") + ".reason_code" for n in period_columns if n in checks.refused_columns]
     # an unreadable row (malformed, or a DIP message fault) has no submission columns to gather by
     unreadable = "(s.malformed OR s.dip_problem IS NOT NULL)"
     keys = ", ".join(f"CASE WHEN NOT {unreadable} THEN s.{quote_identifier(names[n])} END AS {quote_identifier(names[n])}"
                      for n in submission_columns)
-    kwh = _typed_text(dataset, checks, dataset.column_names.index("kwh"), "kwh")
     quality_flag = _typed_text(dataset, checks, dataset.column_names.index("quality_flag"), "quality_flag")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE gathered AS SELECT {unreadable} AS unreadable, "
