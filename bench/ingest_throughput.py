@@ -64,6 +64,7 @@ def main() -> None:
          "--seed", "1", "--format", args.format, "--out", str(landing)],
         check=True, stdout=subprocess.DEVNULL,
     )
+    os.sync()  # the generated gigabytes reach the disk before the clock starts, not while it runs
     consumption_only = work / "consumption_only"  # the same files, linked: the consumption set alone
     shutil.rmtree(consumption_only, ignore_errors=True)
     (consumption_only / "consumption").mkdir(parents=True)
