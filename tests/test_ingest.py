@@ -1018,3 +1018,16 @@ def test_a_submission_keeps_its_other_periods_and_flags_when_its_repeats_are_dro
         ("2026-10-25T01:30:00+00:00", "0.400", "E")]
     # settlement periods 3, 5 and 6 of the day are kept (it began at 23:00 UTC), and 3 and 6 are estimated
     assert query(tmp_path / "data", "SELECT period_count, estimated_mask FROM consumption_submissions") == [(3, 2**3 | 2**6)]
+
+
+@pytest.mark.parametrize("blank_line", ["", "   "], ids=["empty line: plain text, bare lines", "spaces: lines with their kind"])
+def test_blank_lines_are_no_rows_but_count_in_row_numbers_whichever_way_the_file_is_landed(blank_line, tmp_path, capsys):
+    """A file without a double quote or a space is landed as bare lines, any other with each line's kind;
+    either way a blank line is no row, and the rows after it are numbered by their line."""
+    rows = [c_row(), blank_line, c_row(utc="2026-10-25T00:30:00Z", kwh="abc"), blank_line, c_row(utc="2026-10-25T01:00:00Z")]
+    path = write_csv(tmp_path / "landing" / "consumption" / "c.csv", C_HEADER, rows)
+    assert ingest_module.content_of(path).plain_text == (blank_line == "")
+    code, summary, _ = run_ingest(capsys, tmp_path / "landing", tmp_path / "data")
+    assert code == 0 and summary["files"][0]["rows_in"] == 3 and summary["rejections"] == {"KWH_NOT_A_NUMBER": 1}
+    assert query(tmp_path / "data", "SELECT row_number FROM quarantine") == [(3,)]
+    assert query(tmp_path / "data", "SELECT count(*) FROM consumption_values") == [(2,)]
