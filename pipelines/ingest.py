@@ -851,10 +851,12 @@ def _write_consumption(con, staging: Path, sha: str, source_file: str, part: str
     submission gives no file)."""
     file_id = sha[:16]
     # a submission's rows usually come in period order: then period p is value p + shift (1 - its first
-    # period), found without a search; only a period present out of that order is searched for
+    # period), found without a search; only a period present out of that order is searched for, in the
+    # periods listed once for a submission that does not begin at period 1 (a restatement, mostly)
     def value(p: int) -> str:
         at = f"{p} + shift"
         return (f"CASE WHEN value_rows[{at}] % 64 = {p} THEN kwh_values[{at}] WHEN (period_mask >> {p}) & 1 = 0 THEN NULL "
+                f"WHEN periods IS NOT NULL THEN kwh_values[list_position(periods, {p})] "
                 f"ELSE kwh_values[list_position({_PERIODS}, {p})] END AS kwh_{p:02d}")
 
     kwh = ", ".join(value(p) for p in range(1, 51))
@@ -867,7 +869,8 @@ def _write_consumption(con, staging: Path, sha: str, source_file: str, part: str
             "COPY (SELECT t_mpan_core AS mpan_core, t_measurement_quantity AS measurement_quantity, "
             "t_data_service_id AS data_service_id, t_received_at AS received_at, period_count::SMALLINT AS period_count, "
             f"estimated_mask, {kwh}, {_sql_text(sha)} AS file_sha256, {_sql_text(source_file)} AS source_file "
-            "FROM (SELECT *, 1 - value_rows[1] % 64 AS shift FROM submissions "
+            f"FROM (SELECT *, 1 - value_rows[1] % 64 AS shift, CASE WHEN value_rows[1] % 64 <> 1 THEN {_PERIODS} END AS periods "
+            "FROM submissions "
             f"WHERE settlement_date = DATE '{settlement_date.isoformat()}') "
             "ORDER BY mpan_core, measurement_quantity, received_at, data_service_id) "
             f"TO '{target}' (FORMAT parquet)"
