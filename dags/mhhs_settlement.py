@@ -6,7 +6,12 @@ Daily at 07:00 UK time: the settlement calendar (standing data `settlement_calen
 weekends and bank holidays, and the first working day after picks up what fell due in the gap.
 
 Trigger by hand with params `settlement_date` (YYYY-MM-DD) and `run_type` (e.g. `SF`, `RF`, `DF`) to run
-one settlement run of your choice; both or neither.
+one settlement run of your choice; both or neither. A `DF` (Dispute Final) run needs `dispute_reference`, the
+upheld dispute it settles, kept in its run record; no other run takes one.
+
+The settlement timetable's rules are those of `mhhs settle` (the same `start_run`): a run type is refused
+once a later run type has succeeded for the date, and after RF only DF may settle it. A run asked for by hand
+that the rules refuse fails `start_runs`; a scheduled run they refuse is skipped, its reason in the log.
 
 Tasks:
 * `start_runs`: the checks of `mhhs settle`, a new run version per run, the standing data it uses; not
@@ -27,7 +32,7 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from pipelines.errors import MhhsError
+from pipelines.errors import MhhsError, RunRefused
 from pipelines.orchestration import Folders, settlement_runs_to_perform, task_defaults
 from pipelines.settle import finish_run, open_run, run_gsp_groups, settle_partition, start_run
 
@@ -47,6 +52,8 @@ UK = "Europe/London"
                                  description="settlement date YYYY-MM-DD; empty for the runs due today"),
         "run_type": Param(None, type=["null", "string"],
                           description="run type of the settlement calendar (SF, R1, ...); empty for the runs due today"),
+        "dispute_reference": Param(None, type=["null", "string"],
+                                   description="DF only: reference of the upheld trading dispute the run settles"),
     },
     default_args=task_defaults(execution_timeout=timedelta(hours=2)),
 )
@@ -56,11 +63,21 @@ def mhhs_settlement():
         context = get_current_context()
         folders = Folders.from_environment()
         today = pendulum.instance(context["dag_run"].run_after).in_timezone(UK).date()
+        params = context["params"]
+        by_hand = params["run_type"] is not None
+        dispute = params.get("dispute_reference") or None
         try:
-            due = settlement_runs_to_perform(today, context["params"]["settlement_date"], context["params"]["run_type"],
-                                             folders.standing_dir)
-            runs = [start_run(folders.data_dir, settlement_date, run_type, folders.standing_dir, folders.out_dir)
-                    for run_type, settlement_date in due]
+            due = settlement_runs_to_perform(today, params["settlement_date"], params["run_type"],
+                                             folders.standing_dir, dispute)
+            runs = []
+            for run_type, settlement_date in due:
+                try:
+                    runs.append(start_run(folders.data_dir, settlement_date, run_type, folders.standing_dir,
+                                          folders.out_dir, dispute))
+                except RunRefused as refused:
+                    if by_hand:
+                        raise
+                    print(f"skipped {run_type} of {settlement_date}: {refused}")
         except MhhsError as problem:
             raise AirflowFailException(str(problem)) from None
         print(f"settlement runs: {', '.join(run.run_id for run in runs) or f'none due on {today}'}")

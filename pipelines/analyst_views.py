@@ -8,6 +8,24 @@ from pipelines.lake import Lake, period_columns
 # A run's basis file path -> its run id (<run type>-<date>-v<version>, as pipelines.settle names runs).
 _RUN_ID_FROM_PATH = r"regexp_replace(filename, '^.*/runs/([^/]+)/([^/]+)/(v[0-9]+)/basis/[^/]+$', '\1-\2-\3')"
 _SIGNED = "CASE measurement_quantity WHEN 'AI' THEN 1 ELSE -1 END"
+# Net corrected kWh (import positive, export negative) of every succeeded run per settlement period, GSP
+# Group and supplier: what run_comparison and run_comparison_to_sf compare (a CTE named `totals`).
+NET_TOTALS = (
+    "totals AS (SELECT run_id, settlement_date, settlement_period, gsp_group_id, supplier_id, "
+    f"sum({_SIGNED} * corrected_kwh) AS net_kwh FROM supplier_volumes GROUP BY ALL)"
+)
+
+
+def compared_keys(pairs: str, other_run: str) -> str:
+    """A CTE `keys`: each row of `pairs` (a run_id and the run it is compared with, column `other_run`) with
+    every settlement period, GSP Group and supplier found in either run, so a supplier, group or period
+    present in only one of them is compared with 0 kWh in the other."""
+    return (
+        "keys AS (SELECT p.*, t.settlement_period, t.gsp_group_id, t.supplier_id "
+        f"FROM {pairs} p JOIN totals t ON t.run_id = p.run_id "
+        "UNION SELECT p.*, t.settlement_period, t.gsp_group_id, t.supplier_id "
+        f"FROM {pairs} p JOIN totals t ON t.run_id = p.{other_run})"
+    )
 
 
 def _basis(lake: Lake, name: str, columns: str, empty: str) -> str:
@@ -34,17 +52,21 @@ def analyst_view_definitions(lake: Lake) -> dict[str, str]:
         "SELECT *, correction_factor NOT BETWEEN 0.9 AND 1.1 AS outside_band FROM gsp_group_correction "
         "WHERE run_id IN (SELECT run_id FROM latest_run_by_day)"
     )
-    # Each later run type's current version against the day's current SF run, per GSP Group and supplier
-    # (net corrected kWh, import positive).
+    # Each later run type's current version against the day's current SF run, per settlement period, GSP
+    # Group and supplier: net corrected kWh (import positive, export negative), as run_comparison; a
+    # supplier, group or period in only one of the two runs counts 0 kWh in the other.
     views["run_comparison_to_sf"] = (
-        "WITH totals AS (SELECT v.run_id, r.run_type, v.settlement_date, v.gsp_group_id, v.supplier_id, "
-        f"sum({_SIGNED} * v.corrected_kwh) AS net_kwh FROM supplier_volumes v JOIN latest_settlement_runs r USING (run_id) "
-        "GROUP BY ALL) "
-        "SELECT later.settlement_date, later.gsp_group_id, later.supplier_id, sf.run_id AS sf_run_id, "
-        "later.run_id, later.run_type, sf.net_kwh AS sf_net_kwh, later.net_kwh, later.net_kwh - sf.net_kwh AS change_kwh "
-        "FROM totals later JOIN totals sf ON sf.run_type = 'SF' AND later.run_type <> 'SF' "
-        "AND sf.settlement_date = later.settlement_date AND sf.gsp_group_id = later.gsp_group_id "
-        "AND sf.supplier_id = later.supplier_id"
+        "WITH pairs AS (SELECT later.settlement_date, sf.run_id AS sf_run_id, later.run_id, later.run_type "
+        "FROM latest_settlement_runs later JOIN latest_settlement_runs sf ON sf.run_type = 'SF' "
+        "AND later.run_type <> 'SF' AND sf.settlement_date = later.settlement_date), "
+        f"{NET_TOTALS}, {compared_keys('pairs', 'sf_run_id')} "
+        "SELECT k.settlement_date, k.settlement_period, k.gsp_group_id, k.supplier_id, k.sf_run_id, k.run_id, "
+        "k.run_type, coalesce(s.net_kwh, 0) AS sf_net_kwh, coalesce(c.net_kwh, 0) AS net_kwh, "
+        "coalesce(c.net_kwh, 0) - coalesce(s.net_kwh, 0) AS change_kwh "
+        "FROM keys k LEFT JOIN totals c USING (run_id, settlement_period, gsp_group_id, supplier_id) "
+        "LEFT JOIN totals s ON s.run_id = k.sf_run_id AND s.settlement_period = k.settlement_period "
+        "AND s.gsp_group_id = k.gsp_group_id AND s.supplier_id = k.supplier_id "
+        "ORDER BY k.settlement_date, k.run_id, k.settlement_period, k.gsp_group_id, k.supplier_id"
     )
     # Data quality: refused rows by file and reason; actual and estimated values per run and supplier.
     views["data_quality_rejections"] = (

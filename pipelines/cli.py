@@ -84,8 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     settle = commands.add_parser("settle", help="run validation, estimation, aggregation and GSP Group Correction for a date")
     settle.add_argument("--date", type=_date, required=True, help="settlement date, YYYY-MM-DD")
     settle.add_argument("--run-type", type=_run_type, required=True, help="run type from the settlement calendar, e.g. SF")
-    settle.add_argument("--standing-data", type=Path, default=None, help="standing data directory (defaults where absent)")
+    settle.add_argument("--standing-data", type=Path, default=None,
+                        help="standing data directory; must hold llf.csv, gsp_group_take.csv and ccc.csv (bundled "
+                             "defaults for its other files). Without it: the bundled synthetic set, never for real settlement")
     settle.add_argument("--out", type=Path, default=None, help="where outputs are published (default DATA_DIR/outbound)")
+    settle.add_argument("--dispute", metavar="REF", default=None,
+                        help="reference of the upheld trading dispute a DF (Dispute Final) run settles; required for DF, "
+                             "refused for any other run type")
 
     sql = commands.add_parser("sql", help="run one read-only SELECT query on the warehouse and print the result")
     sql.add_argument("query", metavar="QUERY", help='one SELECT statement, e.g. "SELECT * FROM latest_run_by_day"')
@@ -114,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _print_json(value) -> None:
     print(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Combinations of options argparse cannot express: a usage error (exit 2) before anything runs."""
+    if args.command == "settle" and args.dispute is not None:
+        if args.run_type != "DF":
+            parser.error(f"--dispute is only for a DF (Dispute Final) run, not {args.run_type}")
+        try:
+            args.dispute = validation.dispute_reference(args.dispute)
+        except MhhsError as error:
+            parser.error(f"--dispute: {error}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -146,9 +162,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "settle":
         from pipelines.settle import settle
+        from pipelines.standing_data import SYNTHETIC_WARNING
 
-        run = settle(args.data_dir, args.date, args.run_type, args.standing_data, args.out)
-        print(f"settlement run {run.run_id} succeeded; outputs in {run.out_dir / run.run_type / run.settlement_date.isoformat()}")
+        run = settle(args.data_dir, args.date, args.run_type, args.standing_data, args.out, args.dispute)
+        if run.synthetic_standing_data:
+            print(f"WARNING: {SYNTHETIC_WARNING} (no --standing-data given)", file=sys.stderr)
+        print(f"settlement run {run.run_id} succeeded; outputs in {run.out_dir / run.run_type / run.settlement_date.isoformat()}"
+              + (f" (dispute {run.dispute_reference})" if run.dispute_reference else "")
+              + (f"; WARNING: {SYNTHETIC_WARNING}" if run.synthetic_standing_data else ""))
         return 0
     if args.command == "sql":
         from pipelines.sql import query
@@ -202,7 +223,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_usage(parser, args)
     caller_umask = os.umask(PRIVATE_UMASK)
     os.umask(caller_umask | PRIVATE_UMASK)
     try:

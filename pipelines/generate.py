@@ -48,7 +48,13 @@ from pipelines.catalogue import dataset_columns
 from pipelines.errors import MhhsError
 from pipelines.mpan import mpan_cores
 from pipelines.periods import LONDON, utc_period_starts
-from pipelines.standing_data import default_gsp_groups, default_llf, default_llfcs, write_standing_data
+from pipelines.standing_data import (
+    default_distributors,
+    default_gsp_groups,
+    default_llf,
+    default_llfcs,
+    write_standing_data,
+)
 from pipelines.standing_data.calendar import SettlementCalendar
 
 CHUNK_MPANS = 50_000
@@ -113,7 +119,10 @@ DOMESTIC_SHARE_OF_SMART = 0.88
 EXPORT_SHARE = {"domestic": 0.08, "smart_non_domestic": 0.04, "advanced": 0.05}  # AE MPANs (own MPAN core)
 CONSENT = ("HH", "D", "M")
 DOMESTIC_CONSENT_SHARES = (0.90, 0.06, 0.04)  # daily / monthly consent: the data service sends shaped E values
-NON_BASE_BM_UNIT_SHARE = 0.05  # advanced MPANs allocated to a named (non-base) BM Unit
+NON_BASE_BM_UNIT_SHARE = 0.05
+# MPANs on an independent network (IDNO) inside their GSP Group, e.g. new-build estates: their cores begin with
+# the IDNO's id and their LLFCs (the same ids as the host DNO's) have the IDNO's own factors.
+IDNO_SHARE = 0.05  # advanced MPANs allocated to a named (non-base) BM Unit
 # Approximate metering points per GSP Group (millions): weights for where MPANs are.
 GSP_GROUP_WEIGHTS = {
     "_A": 3.7, "_B": 2.6, "_C": 2.4, "_D": 1.5, "_E": 2.5, "_F": 1.6, "_G": 2.4,
@@ -219,10 +228,12 @@ class _Context:
     rates: dict[str, float]
     group_ids: list[str]
     group_weights: np.ndarray
-    distributors: np.ndarray  # int64 per group
+    distributor_numbers: np.ndarray  # int64 per distributor (distributors.csv order)
+    host_distributor: np.ndarray  # per group: index of its DNO
+    idnos: np.ndarray  # indices of the IDNOs
     llfc_ids: list[str]
     llfc_choice: dict[tuple[int, bool, bool], np.ndarray]  # (segment, domestic, export) -> candidate indices
-    llf: np.ndarray  # [day, group, llfc, period-1]
+    llf: np.ndarray  # [day, distributor, llfc, period-1]
     mpan_offset: int
     bm_units: pa.Array  # "2__<group letter><supplier>001" per group x supplier
 
@@ -234,7 +245,12 @@ class _Context:
 def _context(seed: int, start: date, days: int, file_format: str, rates: dict[str, float]) -> _Context:
     groups = default_gsp_groups()
     group_ids = [str(g) for g in groups.column("gsp_group_id").to_pylist()]
-    distributors = np.array([int(d) for d in groups.column("distributor_id").to_pylist()], dtype=np.int64)
+    distributors = default_distributors()
+    distributor_ids = [str(d) for d in distributors.column("distributor_id").to_pylist()]
+    d_index = {d: i for i, d in enumerate(distributor_ids)}
+    host = np.array([d_index[str(d)] for d in groups.column("distributor_id").to_pylist()], dtype=np.int16)
+    idnos = np.array([i for i, kind in enumerate(distributors.column("distributor_type").to_pylist()) if kind == "IDNO"],
+                     dtype=np.int16)
     mean_weight = float(np.mean(list(GSP_GROUP_WEIGHTS.values())))
     weights = np.array([GSP_GROUP_WEIGHTS.get(g, mean_weight) for g in group_ids])
 
@@ -256,10 +272,9 @@ def _context(seed: int, start: date, days: int, file_format: str, rates: dict[st
 
     dates = [start + timedelta(days=i) for i in range(days)]
     llf_table = default_llf(dates)
-    llf = np.full((days, len(group_ids), len(llfc_ids), 50), np.nan)
-    g_index = {g: i for i, g in enumerate(group_ids)}
+    llf = np.full((days, len(distributor_ids), len(llfc_ids), 50), np.nan)
     l_index = {l: i for i, l in enumerate(llfc_ids)}
-    gi = np.array([g_index.get(g, -1) for g in llf_table.column("gsp_group_id").to_pylist()])
+    gi = np.array([d_index.get(d, -1) for d in llf_table.column("distributor_id").to_pylist()])
     li = np.array([l_index.get(l, -1) for l in llf_table.column("llfc_id").to_pylist()])
     di = np.array([(d - start).days for d in llf_table.column("settlement_date").to_pylist()])
     pi = llf_table.column("settlement_period").to_numpy().astype(np.int64) - 1
@@ -279,7 +294,9 @@ def _context(seed: int, start: date, days: int, file_format: str, rates: dict[st
         rates=rates,
         group_ids=group_ids,
         group_weights=weights / weights.sum(),
-        distributors=distributors,
+        distributor_numbers=np.array([int(d) for d in distributor_ids], dtype=np.int64),
+        host_distributor=host,
+        idnos=idnos,
         llfc_ids=llfc_ids,
         llfc_choice=choice,
         llf=llf,
@@ -288,10 +305,17 @@ def _context(seed: int, start: date, days: int, file_format: str, rates: dict[st
     )
 
 
-def _mpan_core_numbers(ctx: _Context, index: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """Distinct valid MPAN cores: distributor id of the group + a 10-digit id unique per index + check digit."""
+def _mpan_core_numbers(ctx: _Context, index: np.ndarray, distributor: np.ndarray) -> np.ndarray:
+    """Distinct valid MPAN cores: the distributor's id + a 10-digit id unique per index + check digit."""
     unique = (index.astype(np.int64) * MPAN_MULTIPLIER + ctx.mpan_offset) % 10**10
-    return mpan_cores(ctx.distributors[group] * 10**10 + unique)
+    return mpan_cores(ctx.distributor_numbers[distributor] * 10**10 + unique)
+
+
+def _distributors(ctx: _Context, rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
+    """The network each MPAN is on: its GSP Group's DNO, or for IDNO_SHARE of them one of the IDNOs."""
+    on_idno = rng.random(len(group)) < IDNO_SHARE
+    idno = ctx.idnos[rng.integers(0, len(ctx.idnos), size=len(group))] if len(ctx.idnos) else ctx.host_distributor[group]
+    return np.where(on_idno, idno, ctx.host_distributor[group]).astype(np.int16)
 
 
 def _lognormal(rng: np.random.Generator, median: float, sigma: float, size: int, low: float, high: float):
@@ -307,6 +331,7 @@ class _Population:
     core: np.ndarray  # int64 MPAN core
     core_text: pa.Array  # the cores as strings
     group: np.ndarray
+    distributor: np.ndarray  # index into distributors.csv
     segment: np.ndarray
     domestic: np.ndarray  # bool
     export: np.ndarray  # bool (AE)
@@ -443,12 +468,15 @@ def _population(ctx: _Context, chunk: int, first: int, n: int) -> _Population:
     stale_data_service = _other_data_service(rng, segment, data_service)
     stale_ac = np.round(ac / rng.uniform(0.7, 1.3, size=n), 1)
 
-    core = _mpan_core_numbers(ctx, index, group)
+    # its own stream, so the draws above do not depend on whether the standing data has IDNOs
+    distributor = _distributors(ctx, _rng(ctx.seed, _S_POPULATION, chunk, 1), group)
+    core = _mpan_core_numbers(ctx, index, distributor)
     return _Population(
         index=index,
         core=core,
         core_text=pa.array(core).cast(pa.string()),
         group=group,
+        distributor=distributor,
         segment=segment,
         domestic=domestic,
         export=export,
@@ -492,7 +520,7 @@ def _unregistered(ctx: _Context, chunk: int, n: int, total_mpans: int) -> _Unreg
     services = DATA_SERVICES_BY_SEGMENT[SEG_S]
     data_service = _pick(rng, services, DATA_SERVICE_SHARES[SEG_S], k).astype(np.int8)
     ac = np.round(_lognormal(rng, 2_450.0, 0.45, k, 300.0, 20_000.0), 1)
-    core = _mpan_core_numbers(ctx, index, group)
+    core = _mpan_core_numbers(ctx, index, ctx.host_distributor[group])
     return _Unregistered(core_text=pa.array(core, type=pa.int64()).cast(pa.string()), group=group,
                          data_service=data_service, ac_kwh=ac)
 
@@ -614,6 +642,56 @@ def _non_domestic_profile(working_day: bool) -> np.ndarray:
     return profile / profile.sum()
 
 
+def _season(doy: int) -> dict[int, float]:
+    """A day's energy relative to the year's mean day, per demand and solar shape (day of the year 1..366)."""
+    angle = 2 * np.pi * (doy - 15) / 365.25
+    return {
+        SH_DOMESTIC: 1 + 0.22 * np.cos(angle),
+        SH_NON_DOMESTIC: 1 + 0.12 * np.cos(angle),
+        SH_SOLAR: 1 + 0.65 * np.cos(2 * np.pi * (doy - 172) / 365.25),
+    }
+
+
+def _daylight(doy: int, utc_hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per period (mid-period UTC hours): how dark it is (0..1, street lighting) and the share of the
+    day's sunshine (adds up to 1)."""
+    daylight = 12 - 4.4 * np.cos(2 * np.pi * (doy + 10) / 365.25)  # hours of daylight at about 52 N
+    sunrise, sunset = SOLAR_NOON_UTC_HOUR - daylight / 2, SOLAR_NOON_UTC_HOUR + daylight / 2
+    dark = _sigmoid((sunrise - utc_hours) * 4) + _sigmoid((utc_hours - sunset) * 4)
+    sun = np.clip(np.sin(np.pi * (utc_hours - sunrise) / daylight), 0, None) ** 1.3
+    return dark, (sun / sun.sum() if sun.sum() > 0 else sun)
+
+
+def seasonal_day_weights() -> pa.Table:
+    """The bundled default season (standing/defaults/load_shape_season.csv): per load shape category of the
+    default shape table and calendar day (month, day of month; 29 February included), the day's energy
+    relative to the year's mean day, from this generator's own model: domestic demand peaks in mid-January
+    (1.22) and is lowest in July (0.78); non-domestic demand varies less (working and non-working days
+    averaged out); street lighting follows the hours of darkness; export follows the sun."""
+    categories = [(seg, dom, mq) for seg in SEGMENTS for dom in ("N", "Y") for mq in ("AI", "AE")]
+    utc_hours = np.arange(48) / 2 + 0.25
+    rows = {"market_segment": [], "domestic_premises": [], "measurement_quantity": [], "month": [],
+            "day_of_month": [], "day_weight": []}
+    day = date(2024, 1, 1)  # a leap year: every calendar day once
+    while day.year == 2024:
+        doy = day.timetuple().tm_yday
+        season = _season(doy)
+        dark_hours = float(_daylight(doy, utc_hours)[0].sum()) * 0.5
+        for seg, dom, mq in categories:
+            if mq == "AE":
+                weight = season[SH_SOLAR]
+            elif seg == "U":
+                weight = dark_hours / (UNMETERED_DARK_HOURS_PER_YEAR / 365)
+            elif dom == "Y":
+                weight = season[SH_DOMESTIC]
+            else:
+                weight = season[SH_NON_DOMESTIC]
+            for name, value in zip(rows, (seg, dom, mq, day.month, day.day, round(float(weight), 6))):
+                rows[name].append(value)
+        day += timedelta(days=1)
+    return pa.table(rows)
+
+
 @dataclass
 class _Day:
     offset: int  # 0-based day of the window
@@ -643,23 +721,16 @@ def _day(ctx: _Context, offset: int, calendar: SettlementCalendar) -> _Day:
     utc_hours = np.array([s.hour + s.minute / 60 for s in starts]) + 0.25  # mid-period, UTC
 
     doy = settlement_date.timetuple().tm_yday
-    angle = 2 * np.pi * (doy - 15) / 365.25
     working = calendar.is_working_day(settlement_date)
-    demand_season = 1 + 0.22 * np.cos(angle)
-    business_season = 1 + 0.12 * np.cos(angle)
+    season = _season(doy)
     business_day = 1.14 if working else 0.65
-    daylight = 12 - 4.4 * np.cos(2 * np.pi * (doy + 10) / 365.25)  # hours of daylight at about 52 N
-    sunrise, sunset = SOLAR_NOON_UTC_HOUR - daylight / 2, SOLAR_NOON_UTC_HOUR + daylight / 2
-    dark = _sigmoid((sunrise - utc_hours) * 4) + _sigmoid((utc_hours - sunset) * 4)
-    sun = np.clip(np.sin(np.pi * (utc_hours - sunrise) / daylight), 0, None) ** 1.3
-    sun = sun / sun.sum() if sun.sum() > 0 else sun
-    solar_season = 1 + 0.65 * np.cos(2 * np.pi * (doy - 172) / 365.25)
+    dark, sun = _daylight(doy, utc_hours)
 
     shapes = np.zeros((4, periods))
-    shapes[SH_DOMESTIC] = demand_season / 365 * _domestic_profile(working)[slot]
-    shapes[SH_NON_DOMESTIC] = business_season * business_day / 365 * _non_domestic_profile(working)[slot]
+    shapes[SH_DOMESTIC] = season[SH_DOMESTIC] / 365 * _domestic_profile(working)[slot]
+    shapes[SH_NON_DOMESTIC] = season[SH_NON_DOMESTIC] * business_day / 365 * _non_domestic_profile(working)[slot]
     shapes[SH_UNMETERED] = dark * 0.5 / UNMETERED_DARK_HOURS_PER_YEAR
-    shapes[SH_SOLAR] = solar_season / 365 * sun
+    shapes[SH_SOLAR] = season[SH_SOLAR] / 365 * sun
 
     weather = _rng(ctx.seed, _S_WEATHER, offset).beta(2.5, 1.5, size=len(ctx.group_ids)) / 0.625
 
@@ -791,15 +862,18 @@ def _chunk_day(ctx: _Context, day: _Day, chunk: int, pop: _Population, unreg: _U
 
     # GSP Group Take: the TRUE signed, loss-adjusted total of registered energised MPANs (before faults).
     idx = np.flatnonzero(active)
-    code = pop.group[idx].astype(np.int64) * len(ctx.llfc_ids) + pop.llfc[idx]
+    # one code per GSP Group, distributor and LLFC: the take is the group's, the factor the distributor's
+    n_llfcs, n_distributors = len(ctx.llfc_ids), len(ctx.distributor_numbers)
+    code = (pop.group[idx].astype(np.int64) * n_distributors + pop.distributor[idx]) * n_llfcs + pop.llfc[idx]
     order = np.argsort(code, kind="stable")
     code, idx = code[order], idx[order]
     if len(idx):
         starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
         signed = np.where(pop.export[idx], -1, 1)[:, None] * milli[idx]
         sums = np.add.reduceat(signed, starts, axis=0)  # [code, period] milli-kWh
-        groups, llfcs = code[starts] // len(ctx.llfc_ids), code[starts] % len(ctx.llfc_ids)
-        factors = ctx.llf[day.offset, groups, llfcs, :periods]
+        groups = code[starts] // (n_distributors * n_llfcs)
+        distributors, llfcs = (code[starts] // n_llfcs) % n_distributors, code[starts] % n_llfcs
+        factors = ctx.llf[day.offset, distributors, llfcs, :periods]
         if np.isnan(factors).any():
             raise MhhsError(f"the standing data has no line loss factor for some LLFC on {day.settlement_date}")
         np.add.at(take[:, :periods], groups, sums * factors / 1000)

@@ -54,10 +54,12 @@ QUARANTINE_SCHEMA = pa.schema([("source_file", pa.string()), ("row_number", pa.i
 # Memory a consumption row takes while gathered, at most: a 47-million-row day gathers at full speed
 # within a 2.3 GiB memory limit (53 bytes a row) and spills within 1.4 GiB.
 GATHER_BYTES_PER_ROW = 60
-# Columns whose values must agree for two rows with the same key to be plain duplicates.
+# Columns whose values must agree for two rows with the same key to be plain duplicates: those outside the
+# key. The consumption key holds the data service: values from two services never conflict at ingestion,
+# which does not know appointments; settlement refuses a service not appointed (DATA_SERVICE_NOT_APPOINTED).
 VALUE_COLUMNS = {
-    "consumption": ["kwh", "quality_flag", "data_service_id"],
-    "registrations": [c for c in catalogue.dataset_columns("registrations") if c not in catalogue.dataset("registrations").key],
+    name: [c for c in catalogue.dataset_columns(name) if c not in catalogue.dataset(name).key]
+    for name in ("consumption", "registrations")
 }
 
 # Reasons that are not a single catalogue item's rule.
@@ -82,8 +84,10 @@ UNSAFE_FILE_REASONS = {
 }
 ROW_REASONS = {
     "MALFORMED_ROW": "the row does not have one field per header column",
-    "DUPLICATE_ROW": "the same MPAN, quantity, period and received_at with the same values came earlier in this file",
-    "CONFLICTING_DUPLICATE": "the file holds this key more than once with different values; none of them is used",
+    "DUPLICATE_ROW": "the same key (consumption: MPAN, quantity, period, data service and received_at) with the same "
+    "values came earlier in this file",
+    "CONFLICTING_DUPLICATE": "the file holds this key more than once with different values; none of them is used "
+    "(consumption: values from different data services never conflict)",
     "EFFECTIVE_TO_BEFORE_FROM": "effective_to_date is before effective_from_date",
     "MESSAGE_BAD_ENVELOPE": "the DIP message lacks its CommonBlock or CustomBlock",
     "MESSAGE_UNSUPPORTED_VERSION": "the DIP message's schema version is not one this system reads",
@@ -536,8 +540,9 @@ def _write_duplicates(con, raw_records: str, source_file: str, target: Path) -> 
 
 # ---- writing the lake ------------------------------------------------------------------------------
 
+# A submission: one data service's values of an MPAN-day sent at one moment. It holds the whole key of the
+# consumption dataset but its period, so values of two submissions never meet as duplicates.
 _SUBMISSION = "t_mpan_core, t_measurement_quantity, settlement_date, t_data_service_id, t_received_at"
-_SAME_DAY = "t_mpan_core, t_measurement_quantity, settlement_date, t_received_at"
 
 
 def _submission_aggregates(kwh: str, quality_flag: str, period: str, row_number: str) -> str:
@@ -738,32 +743,26 @@ def _find_rereads(con, number: int) -> None:
     """Adds the gathered pass's refused rows and suspected repeats to reread_numbers (suspects also to
     suspect_numbers, their submissions to suspect_submissions).
 
-    A repeated MPAN, quantity, period and received_at shows as a period held twice within a submission,
-    or by two submissions of one MPAN-day and received_at (two data services with overlapping periods).
-    Only the rows of those periods are suspects: they are checked again one by one in the same read as
-    the refused rows, and their submissions are mended by dropping the repeats found. Two submissions of
-    one MPAN-day, received_at and data service are one submission written two ways (e.g. a padded MPAN):
-    all their rows are suspects, gathered again by their typed values.
+    A repeated key (MPAN, quantity, period, data service and received_at) shows as a period held twice
+    within a submission: only the rows of those periods are suspects; they are checked again one by one in
+    the same read as the refused rows, and their submissions are mended by dropping the repeats found. Two
+    submissions with the same typed columns are one submission written two ways (e.g. a padded MPAN): all
+    their rows are suspects, gathered again by their typed values. Submissions of two data services never
+    make suspects: their values never conflict (VALUE_COLUMNS), whatever periods they share.
     """
     con.execute("CREATE OR REPLACE TEMP VIEW accepted_submissions AS SELECT * EXCLUDE (refused) FROM submission_rows WHERE NOT refused")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE pass_suspect_groups AS "
-        f"WITH same_day AS (SELECT s.* FROM accepted_submissions s SEMI JOIN (SELECT {_SAME_DAY} FROM accepted_submissions "
-        f"GROUP BY ALL HAVING count(*) > 1) USING ({_SAME_DAY})), "
-        # periods held by more than one submission of the MPAN-day: each one's periods held by one before it
-        "shared AS (SELECT first_row, period_mask & bit_or(period_mask & coalesce(held_before, 0::UBIGINT)) OVER same AS suspect_mask, "
-        "bool_or(same_service > 1) OVER same AS whole FROM ("
-        "SELECT *, bit_or(period_mask) OVER (PARTITION BY "
-        f"{_SAME_DAY} ORDER BY first_row ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS held_before, "
-        f"count(*) OVER (PARTITION BY {_SAME_DAY}, t_data_service_id) AS same_service FROM same_day) "
-        f"WINDOW same AS (PARTITION BY {_SAME_DAY})), "
+        # one submission written two ways: every row of each is a suspect
+        f"WITH written_two_ways AS (SELECT first_row, 0::UBIGINT AS suspect_mask, true AS whole FROM accepted_submissions "
+        f"SEMI JOIN (SELECT {_SUBMISSION} FROM accepted_submissions GROUP BY ALL HAVING count(*) > 1) USING ({_SUBMISSION})), "
         # periods held twice within one submission: equal neighbours once its periods are sorted
         f"repeated AS (SELECT first_row, {_mask_of('list_filter(sorted, lambda p, i: i > 1 AND p = sorted[i - 1])')} "
         "AS suspect_mask, false AS whole FROM ("
         f"SELECT first_row, list_sort({_PERIODS}) AS sorted FROM accepted_submissions "
         "WHERE bit_count(period_mask) < period_count)) "
         "SELECT first_row, bit_or(suspect_mask) AS suspect_mask, bool_or(whole) AS whole "
-        "FROM (SELECT * FROM shared UNION ALL SELECT * FROM repeated) GROUP BY first_row "
+        "FROM (SELECT * FROM written_two_ways UNION ALL SELECT * FROM repeated) GROUP BY first_row "
         "HAVING bit_or(suspect_mask) <> 0 OR bool_or(whole)"
     )
     con.execute(

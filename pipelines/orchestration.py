@@ -4,7 +4,9 @@ settlement runs a DAG run performs. Kept free of Airflow so it is tested without
 The DAGs read their folders from the environment of the Airflow workers:
     MHHS_DATA_DIR        the data directory (lake, runs, warehouse), as for `mhhs`; default ./data
     MHHS_LANDING_DIR     where landing files arrive; default DATA_DIR/landing
-    MHHS_STANDING_DATA   the standing data directory (defaults where absent), as `mhhs settle --standing-data`
+    MHHS_STANDING_DATA   the standing data directory, as `mhhs settle --standing-data` (it must hold llf.csv,
+                         gsp_group_take.csv and ccc.csv; unset: the bundled synthetic set, which has no GSP Group
+                         Take, so no run can settle)
     MHHS_OUT_DIR         where outputs are published; default DATA_DIR/outbound
 """
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from pipelines import validation
 from pipelines.errors import MhhsError
 from pipelines.standing_data import load_standing_data
 from pipelines.standing_data.calendar import SettlementCalendar
@@ -39,10 +42,16 @@ class Folders:
 
 
 def settlement_runs_to_perform(today: date, settlement_date: str | None, run_type: str | None,
-                               standing_dir: Path | None) -> list[tuple[str, date]]:
+                               standing_dir: Path | None, dispute_reference: str | None = None) -> list[tuple[str, date]]:
     """The (run type, settlement date) pairs of one DAG run: the one asked for by hand, both given, or
-    else every run the settlement calendar has due today (none on weekends and bank holidays)."""
+    else every run the settlement calendar has due today (none on weekends and bank holidays). A dispute
+    reference goes with a DF run by hand only (start_run refuses a DF without one)."""
     calendar = SettlementCalendar.from_standing_data(load_standing_data(standing_dir))
+    if dispute_reference is not None:
+        validation.dispute_reference(dispute_reference)
+        if run_type != "DF":
+            raise MhhsError(f"dispute_reference is only for a DF (Dispute Final) run by hand, not "
+                            f"{run_type or 'the runs the settlement calendar has due'}")
     if settlement_date is None and run_type is None:
         return calendar.due_runs(today)
     if settlement_date is None or run_type is None:

@@ -9,6 +9,7 @@ Every figure is read from the run's own files (staged or published outputs, basi
 committed submissions), so the report of a failed run shows what the gate saw.
 """
 
+import json
 from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
@@ -18,6 +19,7 @@ import duckdb
 from pipelines import catalogue
 from pipelines.gate import GateResult
 from pipelines.lake import Lake
+from pipelines.standing_data import SYNTHETIC_WARNING
 from pipelines.warehouse import view_definitions
 
 REPORT_NAME = "data_quality_report.html"
@@ -188,7 +190,7 @@ body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
 td.n{text-align:right}.status{padding:.6em 1em;font-weight:bold}.published{background:#e3f4e3}
-.stopped{background:#fbe3e3}.fail td{background:#fbe3e3}.warn td{background:#fdf3d8}
+.stopped{background:#fbe3e3}.synthetic{background:#fff0b3;border:2px solid #c90;font-size:1.1em}.fail td{background:#fbe3e3}.warn td{background:#fdf3d8}
 svg text{font-size:11px}rect.bar{fill:#4a78b5}rect.actual{fill:#4a78b5}rect.estimated{fill:#e3a33b}
 rect.band{fill:#dcefdc}polyline.cf-line{fill:none;stroke:#b33;stroke-width:1.5}line.axis{stroke:#888}
 figure.small{display:inline-block;margin:.3em}figcaption{font-size:.85em;text-align:center}
@@ -246,8 +248,27 @@ def _rules_table(gate_result: GateResult | None) -> str:
     )
 
 
+def _standing_table(standing: dict) -> str:
+    """The standing files the run used, each with its source and SHA-256 (the run record's standing_data)."""
+    files = standing.get("files") or []
+    if not files:
+        return "<p>The run record names no standing files (a run recorded before contract v2).</p>"
+    rows = "".join(
+        f"<tr><td>{escape(f['file'])}</td><td>{escape(f['source'])}</td><td><code>{escape(f['sha256'] or '-')}</code></td></tr>"
+        for f in files)
+    return ("<p>Each file the run used, where it came from and the SHA-256 of its bytes (<code>sha256sum FILE</code> "
+            "gives the same).</p><table><thead><tr><th>file</th><th>source</th><th>SHA-256</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
 def render_report(run, lake: Lake, gate_result: GateResult | None, stopped_by: list[str] | None = None) -> str:
     figures = _figures(run, lake)
+    standing = json.loads(getattr(run, "standing_data", None) or "{}")
+    synthetic = ""
+    if standing.get("synthetic"):
+        synthetic = (f'<div class="status synthetic">{escape(SYNTHETIC_WARNING[0].upper() + SYNTHETIC_WARNING[1:])}. '
+                     "This run was given no standing data directory (<code>--standing-data</code>) and used the "
+                     "project's bundled synthetic line loss factors, CCCs and calendar.</div>")
     if stopped_by:
         status = ('<div class="status stopped">NOT PUBLISHED - the run stopped: '
                   + "; ".join(escape(problem) for problem in stopped_by) + "</div>")
@@ -266,13 +287,18 @@ def render_report(run, lake: Lake, gate_result: GateResult | None, stopped_by: l
             "<h2>GSP Group Correction factor over the day</h2>"
             f"<p>The shaded band is the {REVIEW_BAND[0]:g} to {REVIEW_BAND[1]:g} review band.</p>"
             + "".join(_correction_chart(group, points) for group, points in figures["correction"].items()))
+    sections.append(f"<h2>Standing data</h2>{_standing_table(standing)}")
     sections.append(f"<h2>Quality rules</h2>{_rules_table(gate_result)}")
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cut_off = getattr(run, "data_cut_off", None)
+    dispute = getattr(run, "dispute_reference", None)
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Data quality: {escape(run.run_id)}</title>'
         f"<style>{_STYLE}</style></head><body><h1>Data quality report: settlement run {escape(run.run_id)}</h1>"
-        f"<p>Run type {escape(run.run_type)}, settlement date {run.settlement_date}, version {run.version}; "
-        f"report generated {generated}.</p>{status}{''.join(sections)}<script>{_SCRIPT}</script></body></html>\n"
+        f"<p>Run type {escape(run.run_type)}, settlement date {run.settlement_date}, version {run.version}"
+        + (f", settling dispute {escape(dispute)}" if dispute else "")
+        + (f"; data cut-off {cut_off:%Y-%m-%d %H:%M:%S} UTC (the landing files ingested by then)" if cut_off else "")
+        + f"; report generated {generated}.</p>{synthetic}{status}{''.join(sections)}<script>{_SCRIPT}</script></body></html>\n"
     )
 
 

@@ -1,7 +1,8 @@
 """`mhhs settle`: one settlement run of one settlement date (CONTRACT.md), as an immutable record.
 
     DATA_DIR/runs/<run_type>/<date>/v<version>/
-        started.parquet      the run's record when it started (status running)
+        started.parquet      the run's record when it started (status running): with its dispute reference
+                             (DF), data cut-off and the standing files it used with their SHA-256
         standing/            the standing data it used (basis data)
         partitions/<name>/   one partition of the run's GSP Groups ("all", or the groups' ids joined by -):
             work.duckdb      the dbt models of the partition (dbt_project/), its only writer
@@ -53,7 +54,7 @@ from pipelines.locks import settlement_lock
 from pipelines.periods import local_midnight_utc
 from pipelines.report import write_report
 from pipelines.resources import duckdb_config, memory_limit
-from pipelines.standing_data import StandingData, load_standing_data
+from pipelines.standing_data import SYNTHETIC_WARNING, StandingData, load_standing_data
 from pipelines.standing_data.calendar import SettlementCalendar
 from pipelines.warehouse import refresh_views
 
@@ -74,11 +75,11 @@ BASIS_TABLES = [
     ("consumption_after_estimation", "int_consumption_estimated", "mpan_core, measurement_quantity"),
     ("settlement_periods", "int_settlement_periods", "settlement_period"),
 ]
-STANDING_TABLES = ["llf", "gsp_group_take", "ccc", "gsp_groups", "load_shape_default"]
+STANDING_TABLES = ["llf", "gsp_group_take", "ccc", "gsp_groups", "load_shape_default", "load_shape_season", "load_shapes"]
 DBT_SELECTION = ["path:models/staging", "path:models/intermediate", "path:models/marts", "path:tests/settlement"]
 # What each stopping check means, in words for the message.
 STOPPING_CHECKS = {
-    "assert_line_loss_factor_for_every_period": "no line loss factor (llf.csv) for GSP Group, LLFC and period",
+    "assert_line_loss_factor_for_every_period": "no line loss factor (llf.csv) for distributor, LLFC and period",
     "assert_gsp_group_take_for_every_period": "no GSP Group Take (gsp_group_take.csv) for GSP Group and period",
     "assert_gsp_group_correction_possible": "GSP Group Correction impossible: W = 0 but GSP Group Take differs from U",
     "assert_ccc_for_every_volume": "no CCC in ccc.csv for market segment, quantity, actual/estimated, component",
@@ -99,6 +100,14 @@ class SettlementRun:
     started_at: datetime
     run_dir: Path
     out_dir: Path
+    dispute_reference: str | None = None
+    # the instant the run read the ingestion log: it uses the landing files committed by then, no later ones
+    data_cut_off: datetime | None = None
+    standing_data: str = "{}"  # JSON: {"synthetic": bool, "files": [{"file", "source", "sha256"}, ...]}
+
+    @property
+    def synthetic_standing_data(self) -> bool:
+        return bool(json.loads(self.standing_data or "{}").get("synthetic"))
 
     @property
     def data_dir(self) -> Path:
@@ -123,10 +132,15 @@ def _next_version(data_dir: Path, run_type: str, settlement_date: date) -> int:
     return max(versions, default=0) + 1
 
 
-STARTED_SCHEMA = pa.schema([("run_id", pa.string()), ("run_type", pa.string()), ("settlement_date", pa.date32()),
-                            ("version", pa.int32()), ("started_at", pa.timestamp("us", tz="UTC"))])
-SETTLEMENT_RUNS_SCHEMA = pa.schema(list(STARTED_SCHEMA) + [("succeeded_at", pa.timestamp("us", tz="UTC")),
-                                                          ("status", pa.string())])
+_RUN_KEY = [("run_id", pa.string()), ("run_type", pa.string()), ("settlement_date", pa.date32()),
+            ("version", pa.int32()), ("started_at", pa.timestamp("us", tz="UTC"))]
+# What a run records when it starts besides its key (contract v2): the dispute it settles (DF only), its data
+# cut-off and the standing files it used (JSON text, docs/standing_data.md).
+_RUN_BASIS = [("dispute_reference", pa.string()), ("data_cut_off", pa.timestamp("us", tz="UTC")),
+              ("standing_data", pa.string())]
+STARTED_SCHEMA = pa.schema(_RUN_KEY + _RUN_BASIS)
+SETTLEMENT_RUNS_SCHEMA = pa.schema(_RUN_KEY + [("succeeded_at", pa.timestamp("us", tz="UTC")), ("status", pa.string())]
+                                   + _RUN_BASIS)
 FINISHED_SCHEMA = pa.schema([("status", pa.string()), ("finished_at", pa.timestamp("us", tz="UTC")), ("reason", pa.string())])
 
 
@@ -151,6 +165,8 @@ def _standing_tables(standing: StandingData, settlement_date: date) -> dict[str,
         "ccc": standing.ccc,
         "gsp_groups": standing.gsp_groups,
         "load_shape_default": standing.load_shape_default,
+        "load_shape_season": standing.load_shape_season,
+        "load_shapes": standing.load_shapes_or_empty(),
     }
 
 
@@ -164,16 +180,31 @@ def create_standing_schema(database: Path, tables: dict[str, pa.Table]) -> None:
             con.unregister("incoming")
 
 
+def succeeded_run_types(data_dir: Path, settlement_date: date) -> set[str]:
+    """The run types with a succeeded run of the date (DATA_DIR/runs/<type>/<date>/v*/finished.parquet)."""
+    finished = sorted(runs_root(data_dir).glob(f"*/{settlement_date.isoformat()}/v*/finished.parquet"))
+    if not finished:
+        return set()
+    with duckdb.connect() as con:
+        rows = con.execute("SELECT filename FROM read_parquet(?, filename = true) WHERE status = 'succeeded'",
+                           [[str(path) for path in finished]]).fetchall()
+    return {Path(filename).parents[2].name for filename, in rows}
+
+
 def start_run(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None = None,
-              out_dir: Path | None = None) -> SettlementRun:
-    """Check the run can start, then record it (a new version) with the standing data and the landing files
-    (the ingestion log as it stands now) it uses."""
+              out_dir: Path | None = None, dispute_reference: str | None = None) -> SettlementRun:
+    """Check the run can start (the settlement timetable's rules included: RunRefused), then record it (a new
+    version) with the standing data and the landing files (the ingestion log as it stands now) it uses."""
     settlement_date, run_type = validation.settlement_date(settlement_date), validation.run_type(run_type)
+    if dispute_reference is not None:
+        dispute_reference = validation.dispute_reference(dispute_reference)
     lake = Lake(data_dir)
     standing = load_standing_data(standing_dir)
     calendar = SettlementCalendar.from_standing_data(standing)
     if run_type not in calendar.working_days_after:
         raise MhhsError(f"unknown run type {run_type!r}; the settlement calendar has {', '.join(calendar.working_days_after)}")
+    calendar.check_run_allowed(run_type, settlement_date, succeeded_run_types(data_dir, settlement_date),
+                               dispute_reference)
     day_ends = local_midnight_utc(settlement_date + timedelta(days=1))
     if day_ends > datetime.now(timezone.utc):
         raise MhhsError(f"settlement date {settlement_date} has not ended yet (it ends at {day_ends:%Y-%m-%d %H:%M} UTC)")
@@ -181,6 +212,11 @@ def start_run(data_dir: Path, settlement_date: date, run_type: str, standing_dir
         raise MhhsError(f"no registrations in the lake under {lake.root}; run `mhhs ingest` first")
     if not (lake.consumption / f"settlement_date={settlement_date.isoformat()}").is_dir():
         raise MhhsError(f"no consumption ingested for settlement date {settlement_date}; run `mhhs ingest` first")
+    if standing.synthetic and standing.gsp_group_take is None:
+        raise MhhsError(
+            f"no --standing-data given, so the run would use the bundled {SYNTHETIC_WARNING}; and it has no GSP "
+            "Group Take, which is measured data: pass --standing-data DIR holding llf.csv, gsp_group_take.csv and "
+            "ccc.csv (`mhhs generate` writes a complete one under OUT/standing/); nothing was settled")
     tables = _standing_tables(standing, settlement_date)
     version = _next_version(data_dir, run_type, settlement_date)
     run = SettlementRun(
@@ -191,12 +227,18 @@ def start_run(data_dir: Path, settlement_date: date, run_type: str, standing_dir
         started_at=datetime.now(timezone.utc),
         run_dir=runs_root(data_dir) / run_type / settlement_date.isoformat() / f"v{version}",
         out_dir=Path(out_dir).resolve() if out_dir else lake.data_dir / "outbound",
+        dispute_reference=dispute_reference,
+        # the standing files it uses: those copied into the run, and the calendar that decided its rules
+        standing_data=standing.record([*tables, "settlement_calendar", "bank_holidays"]),
     )
     run.run_dir.mkdir(parents=True)
-    record = {"run_id": run.run_id, "run_type": run_type, "settlement_date": settlement_date, "version": version,
-              "started_at": run.started_at}
-    _write_record(run.run_dir / "started.parquet", record, STARTED_SCHEMA)
     snapshot_landing_files(lake, run.run_dir / "basis")
+    # taken once the log was read: every landing file the run uses was committed before its data cut-off
+    run.data_cut_off = datetime.now(timezone.utc)
+    record = {"run_id": run.run_id, "run_type": run_type, "settlement_date": settlement_date, "version": version,
+              "started_at": run.started_at, "dispute_reference": dispute_reference,
+              "data_cut_off": run.data_cut_off, "standing_data": run.standing_data}
+    _write_record(run.run_dir / "started.parquet", record, STARTED_SCHEMA)
     (run.run_dir / "standing").mkdir()
     with duckdb.connect() as con:
         for name, table in tables.items():
@@ -213,11 +255,15 @@ def open_run(run_dir: Path, out_dir: Path) -> SettlementRun:
     if not started.exists():
         raise MhhsError(f"{run_dir} is not a settlement run: it has no started.parquet")
     with duckdb.connect() as con:
-        run_id, run_type, settlement_date, version, started_at = con.execute(
-            f"SELECT run_id, run_type, settlement_date, version, started_at FROM read_parquet('{started}')"
-        ).fetchone()
-    return SettlementRun(run_id=run_id, run_type=run_type, settlement_date=settlement_date, version=version,
-                         started_at=started_at.astimezone(timezone.utc), run_dir=run_dir, out_dir=Path(out_dir).resolve())
+        relation = con.sql(f"SELECT * FROM read_parquet('{started}')")
+        record = dict(zip(relation.columns, relation.fetchone()))
+    cut_off = record.get("data_cut_off")
+    return SettlementRun(run_id=record["run_id"], run_type=record["run_type"], settlement_date=record["settlement_date"],
+                         version=record["version"], started_at=record["started_at"].astimezone(timezone.utc),
+                         run_dir=run_dir, out_dir=Path(out_dir).resolve(),
+                         dispute_reference=record.get("dispute_reference"),
+                         data_cut_off=cut_off.astimezone(timezone.utc) if cut_off else None,
+                         standing_data=record.get("standing_data") or "{}")
 
 
 def run_gsp_groups(run: SettlementRun) -> list[str]:
@@ -379,7 +425,9 @@ def stage(run: SettlementRun, con: duckdb.DuckDBPyConnection, succeeded_at: date
     aside.mkdir()
     record = pa.Table.from_pylist(
         [{"run_id": run.run_id, "run_type": run.run_type, "settlement_date": run.settlement_date, "version": run.version,
-          "started_at": run.started_at, "succeeded_at": succeeded_at, "status": "succeeded"}],
+          "started_at": run.started_at, "succeeded_at": succeeded_at, "status": "succeeded",
+          "dispute_reference": run.dispute_reference, "data_cut_off": run.data_cut_off,
+          "standing_data": run.standing_data}],
         schema=SETTLEMENT_RUNS_SCHEMA,
     )
     con.register("settlement_run", record)
@@ -393,7 +441,7 @@ def stage(run: SettlementRun, con: duckdb.DuckDBPyConnection, succeeded_at: date
         con.execute(f"COPY (SELECT * FROM {relation} ORDER BY {order}) TO '{aside / f'{name}.parquet'}' (FORMAT parquet)")
     con.execute(
         f"COPY (SELECT * FROM int_consumption_refused "
-        f"ORDER BY source_file, mpan_core, measurement_quantity, received_at, settlement_period) "
+        f"ORDER BY source_file, mpan_core, measurement_quantity, received_at, data_service_id, settlement_period) "
         f"TO '{staged / 'quarantine.parquet'}' (FORMAT parquet)"
     )
     (run.run_dir / "basis").mkdir(exist_ok=True)
@@ -487,11 +535,11 @@ def finish_run(run: SettlementRun, checker: gate.GateProcess | None = None) -> S
 
 
 def settle(data_dir: Path, settlement_date: date, run_type: str, standing_dir: Path | None = None,
-           out_dir: Path | None = None) -> SettlementRun:
+           out_dir: Path | None = None, dispute_reference: str | None = None) -> SettlementRun:
     """A whole run in one process: one partition holding every GSP Group, one run of the date at a time."""
     settlement_date, run_type = validation.settlement_date(settlement_date), validation.run_type(run_type)
     with settlement_lock(data_dir, settlement_date, run_type):
-        run = start_run(data_dir, settlement_date, run_type, standing_dir, out_dir)
+        run = start_run(data_dir, settlement_date, run_type, standing_dir, out_dir, dispute_reference)
         checker = gate.GateProcess(run.data_dir, run.run_dir, run.run_id)
         try:
             settle_partition(run)

@@ -24,3 +24,14 @@ def run_type(value: str) -> str:
     if not isinstance(value, str) or not RUN_TYPE_PATTERN.fullmatch(value):
         raise MhhsError(f"{value!r} is not a run type: 2 to 4 capital letters or digits, such as SF or R1")
     return value
+
+
+# A trading dispute's reference is kept in the run record: printable, no control characters or commas.
+DISPUTE_REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._/:#-]{0,63}")
+
+
+def dispute_reference(value: str) -> str:
+    if not isinstance(value, str) or not DISPUTE_REFERENCE_PATTERN.fullmatch(value.strip()):
+        raise MhhsError(f"{value!r} is not a dispute reference: 1 to 64 letters, digits, spaces or . _ / : # -, "
+                        "beginning with a letter or digit, e.g. TD-2027-0042")
+    return value.strip()

@@ -3,7 +3,7 @@ that refreshes them)."""
 
 import duckdb
 
-from pipelines.analyst_views import analyst_view_definitions
+from pipelines.analyst_views import NET_TOTALS, analyst_view_definitions, compared_keys
 from pipelines.lake import Lake, empty_select, period_columns
 from pipelines.locks import warehouse_lock
 
@@ -84,6 +84,7 @@ SETTLEMENT_REFUSALS = {
     "FUTURE_PERIOD": "the period had not ended when the run started",
     "ABOVE_PHYSICAL_MAXIMUM": "above the physical maximum for the market segment and premises (dbt var physical_max_kwh)",
 }
+# The MHHS timetable's run types in order (R2 and R3 of the old timetable kept for runs settled before v2).
 RUN_TYPE_ORDER = "['II', 'SF', 'R1', 'R2', 'R3', 'RF', 'DF']"
 
 
@@ -104,8 +105,10 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
             "settlement_runs": (
                 "SELECT s.run_id, s.run_type, s.settlement_date, s.version, s.started_at, "
                 "CASE WHEN f.status = 'succeeded' THEN f.finished_at END AS succeeded_at, "
-                "coalesce(f.status, 'running') AS status, f.reason "
-                f"FROM (SELECT *, parse_dirpath(filename) AS run_dir FROM read_parquet('{runs}/*/*/v*/started.parquet', filename = true)) s "
+                "coalesce(f.status, 'running') AS status, s.dispute_reference, s.data_cut_off, s.standing_data, f.reason "
+                # union_by_name: runs recorded before v2 have no dispute reference, data cut-off or standing data
+                f"FROM (SELECT *, parse_dirpath(filename) AS run_dir FROM read_parquet('{runs}/*/*/v*/started.parquet', "
+                "filename = true, union_by_name = true)) s "
                 f"LEFT JOIN ({finished_sql}) f USING (run_dir)"
             )
         }
@@ -131,15 +134,23 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
         f"QUALIFY list_position({RUN_TYPE_ORDER}, run_type) = max(list_position({RUN_TYPE_ORDER}, run_type)) "
         "OVER (PARTITION BY settlement_date)"
     )
-    # What changed per GSP Group and supplier between each succeeded run and the one before it for the day.
+    # What changed between each succeeded run and the succeeded run of the day before it (any run type), per
+    # settlement period, GSP Group and supplier: net corrected kWh, import positive and export negative. A
+    # supplier, group or period in only one of the two runs counts 0 kWh in the other.
     views["run_comparison"] = (
-        "WITH totals AS (SELECT v.run_id, r.run_type, r.version, r.started_at, v.settlement_date, v.gsp_group_id, "
-        "v.supplier_id, sum(v.corrected_kwh) AS corrected_kwh, sum(v.uncorrected_kwh) AS uncorrected_kwh "
-        "FROM supplier_volumes v JOIN settlement_runs r USING (run_id) GROUP BY ALL), "
-        "ordered AS (SELECT *, lag(run_id) OVER w AS previous_run_id, lag(corrected_kwh) OVER w AS previous_corrected_kwh "
-        "FROM totals WINDOW w AS (PARTITION BY settlement_date, gsp_group_id, supplier_id ORDER BY started_at)) "
-        "SELECT settlement_date, gsp_group_id, supplier_id, previous_run_id, run_id, run_type, version, "
-        "previous_corrected_kwh, corrected_kwh, corrected_kwh - previous_corrected_kwh AS change_kwh FROM ordered"
+        "WITH runs AS (SELECT run_id, run_type, version, settlement_date, "
+        "lag(run_id) OVER (PARTITION BY settlement_date ORDER BY started_at, run_id) AS previous_run_id "
+        "FROM settlement_runs WHERE status = 'succeeded'), "
+        f"{NET_TOTALS}, {compared_keys('runs', 'previous_run_id')} "
+        "SELECT k.settlement_date, k.settlement_period, k.gsp_group_id, k.supplier_id, k.previous_run_id, k.run_id, "
+        "k.run_type, k.version, "
+        "CASE WHEN k.previous_run_id IS NOT NULL THEN coalesce(p.net_kwh, 0) END AS previous_net_kwh, "
+        "coalesce(c.net_kwh, 0) AS net_kwh, "
+        "CASE WHEN k.previous_run_id IS NOT NULL THEN coalesce(c.net_kwh, 0) - coalesce(p.net_kwh, 0) END AS change_kwh "
+        "FROM keys k LEFT JOIN totals c USING (run_id, settlement_period, gsp_group_id, supplier_id) "
+        "LEFT JOIN totals p ON p.run_id = k.previous_run_id AND p.settlement_period = k.settlement_period "
+        "AND p.gsp_group_id = k.gsp_group_id AND p.supplier_id = k.supplier_id "
+        "ORDER BY k.settlement_date, k.run_id, k.settlement_period, k.gsp_group_id, k.supplier_id"
     )
     refused = list(runs.glob("*/*/v*/published/quarantine.parquet"))
     reasons = " ".join(f"WHEN '{code}' THEN '{text}'" for code, text in SETTLEMENT_REFUSALS.items())

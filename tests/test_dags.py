@@ -4,6 +4,7 @@ runs in subprocesses, so its configuration and log handlers never leak into the 
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -23,6 +24,8 @@ from tests.conftest import PROJECT_ROOT
 DAGS = PROJECT_ROOT / "dags"
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
 STANDING = SAMPLE / "standing"
+# A standing data directory with the files --standing-data requires, independent of the sample.
+SCENARIO_STANDING = PROJECT_ROOT / "tests" / "scenarios" / "plain_day" / "given" / "standing"
 BIN = Path(sys.executable).parent
 DAY = "2026-10-25"
 
@@ -53,7 +56,7 @@ from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=DAGS_FOLDER)
 print(json.dumps({"import_errors": {str(k): str(v) for k, v in bag.import_errors.items()}, "dags": {
     dag.dag_id: {"tags": sorted(dag.tags), "doc_md": dag.doc_md, "catchup": dag.catchup,
-                 "schedule": str(dag.schedule),
+                 "schedule": str(dag.schedule), "params": sorted(dag.params.keys()),
                  "tasks": {t.task_id: {"owner": t.owner, "retries": t.retries,
                                        "timeout": t.execution_timeout.total_seconds() if t.execution_timeout else None}
                            for t in dag.tasks}}
@@ -79,6 +82,7 @@ def test_every_dag_loads_and_has_tags_owner_retries_timeouts_and_docs(airflow):
             assert task["retries"] == (0 if task_id == "start_runs" else 2), task_id
     assert facts["dags"]["mhhs_ingest"]["schedule"] == "*/15 * * * *"
     assert "0 7 * * *" in facts["dags"]["mhhs_settlement"]["schedule"]
+    assert facts["dags"]["mhhs_settlement"]["params"] == ["dispute_reference", "run_type", "settlement_date"]
 
 
 def published(folder: Path) -> dict[str, list[dict]]:
@@ -164,3 +168,35 @@ def test_a_run_by_hand_needs_a_valid_date_and_run_type(settlement_date, run_type
 
 def test_a_run_by_hand_performs_just_that_run():
     assert settlement_runs_to_perform(date(2026, 11, 2), DAY, "R1", STANDING) == [("R1", date(2026, 10, 25))]
+
+
+@pytest.mark.parametrize("settlement_date, run_type, dispute, message", [
+    (DAY, "SF", "TD-2026-0042", "dispute_reference is only for a DF (Dispute Final) run by hand, not SF"),
+    (None, None, "TD-2026-0042", "not the runs the settlement calendar has due"),
+    (DAY, "DF", "bad\nreference", "is not a dispute reference"),
+])
+def test_a_dispute_reference_goes_with_a_df_run_by_hand_only(settlement_date, run_type, dispute, message):
+    with pytest.raises(MhhsError, match=re.escape(message)):
+        settlement_runs_to_perform(date(2026, 11, 2), settlement_date, run_type, SCENARIO_STANDING, dispute)
+    assert settlement_runs_to_perform(date(2026, 11, 2), DAY, "DF", SCENARIO_STANDING, "TD-2026-0042") == [
+        ("DF", date(2026, 10, 25))]
+
+
+def test_the_settlement_dag_keeps_the_timetable_rules_and_takes_the_dispute_reference_as_a_param(airflow):
+    """The DAG's start_runs calls the same start_run as `mhhs settle`: a DF by hand without its
+    dispute_reference is refused, and a dispute_reference on another run type too; neither starts a run."""
+    runs = Path(airflow.env["MHHS_DATA_DIR"]) / "runs"
+    versions_before = sorted(runs.glob("*/*/v*"))
+    env = {**airflow.env, "MHHS_STANDING_DATA": str(SCENARIO_STANDING)}  # holds llf, gsp_group_take and ccc.csv
+
+    def trigger(conf: dict) -> str:
+        completed = subprocess.run([str(BIN / "airflow"), "dags", "test", "mhhs_settlement", "--conf", json.dumps(conf)],
+                                   env=env, capture_output=True, text=True)
+        assert completed.returncode != 0
+        return completed.stdout + completed.stderr
+
+    no_dispute = trigger({"settlement_date": DAY, "run_type": "DF"})
+    assert "DF (Dispute Final) run of 2026-10-25 needs the reference of the upheld dispute it settles" in no_dispute
+    wrong_type = trigger({"settlement_date": DAY, "run_type": "SF", "dispute_reference": "TD-2026-0042"})
+    assert "dispute_reference is only for a DF (Dispute Final) run by hand, not SF" in wrong_type
+    assert sorted(runs.glob("*/*/v*")) == versions_before

@@ -62,11 +62,13 @@ def prepare_environment(root: Path) -> tuple[Path, Path]:
     assert not summary.refused
     standing = load_standing_data(None)
     tables = {
-        "llf": expand_llf(standing.gsp_groups, standing.llfc, [date.fromisoformat(SETTLEMENT_DATE)]),
+        "llf": expand_llf(standing.distributors, standing.llfc, [date.fromisoformat(SETTLEMENT_DATE)]),
         "gsp_group_take": _empty_standing_table("gsp_group_take"),
         "ccc": standing.ccc,
         "gsp_groups": standing.gsp_groups,
         "load_shape_default": standing.load_shape_default,
+        "load_shape_season": standing.load_shape_season,
+        "load_shapes": _empty_standing_table("load_shapes"),
     }
     warehouse = root / "warehouse.duckdb"
     create_standing_schema(warehouse, tables)
@@ -102,7 +104,7 @@ def test_every_settlement_formula_has_unit_tests():
     tested = {t["model"] for t in unit_test_definitions()}
     assert tested >= {
         "int_settlement_periods", "int_registrations_in_force", "int_consumption_checked", "int_consumption_current",
-        "int_consumption_refused", "int_consumption_gaps", "int_consumption_estimated", "int_load_shapes",
+        "int_consumption_refused", "int_consumption_gaps", "int_consumption_estimated", "int_estimation_load_shapes",
         "int_line_loss_factors", "int_supplier_period_volumes", "int_gsp_group_correction", "supplier_volumes",
         "gsp_group_correction", "int_mpan_check_digit_failures", "int_review_flags",
     }

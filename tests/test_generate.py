@@ -172,12 +172,21 @@ def test_manifest_lists_every_file_with_its_row_count(default_run):
 # --- MPANs and registrations ------------------------------------------------------------------------------
 
 
-def test_registered_mpans_have_valid_check_digits_and_their_group_distributor_prefix(default_run):
+def test_registered_mpans_have_valid_check_digits_and_their_distributors_prefix(default_run):
     registrations = pd.concat([_read_csv(p) for p in (default_run / "registrations").glob("*.csv")])
     assert _valid_mask(registrations["mpan_core"]).all()
     groups = _read_csv(default_run / "standing" / "gsp_groups.csv")
-    prefix = dict(zip(groups["gsp_group_id"], groups["distributor_id"]))
-    assert (registrations["mpan_core"].str[:2] == registrations["gsp_group_id"].map(prefix)).all()
+    host = registrations["gsp_group_id"].map(dict(zip(groups["gsp_group_id"], groups["distributor_id"])))
+    distributors = _read_csv(default_run / "standing" / "distributors.csv")
+    idnos = set(distributors.loc[distributors["distributor_type"] == "IDNO", "distributor_id"])
+    prefix = registrations["mpan_core"].str[:2]
+    # each core begins with its GSP Group's DNO or with an IDNO working inside the group
+    assert ((prefix == host) | prefix.isin(idnos)).all()
+    on_idno = registrations[prefix.isin(idnos)].drop_duplicates("mpan_core")
+    assert 0.02 < len(on_idno) / registrations["mpan_core"].nunique() < 0.09  # IDNO_SHARE, 5%
+    assert on_idno["gsp_group_id"].nunique() >= 3  # IDNOs in several GSP Groups
+    # an IDNO's MPANs share LLFC ids with the host DNO's
+    assert set(on_idno["llfc_id"]) & set(registrations.loc[prefix == host, "llfc_id"])
     assert registrations["supplier_id"].str.fullmatch(r"[A-Z0-9]{4}").all()
     assert registrations["llfc_id"].isin(_read_csv(default_run / "standing" / "llfc.csv")["llfc_id"]).all()
 
@@ -398,7 +407,8 @@ def test_gsp_group_take_is_close_to_the_loss_adjusted_total_of_the_files(clean_r
     rows["settlement_date"] = rows["utc_period_start"].map(lambda u: periods[u][0].isoformat())
     rows["settlement_period"] = rows["utc_period_start"].map(lambda u: str(periods[u][1]))
     llf = _read_csv(clean_run / "standing" / "llf.csv")
-    key = ["gsp_group_id", "llfc_id", "settlement_date", "settlement_period"]
+    rows["distributor_id"] = rows["mpan_core"].str[:2]  # line losses are the distributor's, not the group's
+    key = ["distributor_id", "llfc_id", "settlement_date", "settlement_period"]
     rows = rows.merge(llf, on=key, how="left", validate="many_to_one")
     assert rows["llf"].ne("").all() and rows["llf"].notna().all()
     sign = np.where(rows["measurement_quantity"] == "AE", -1.0, 1.0)

@@ -1020,6 +1020,80 @@ def test_a_submission_keeps_its_other_periods_and_flags_when_its_repeats_are_dro
     assert query(tmp_path / "data", "SELECT period_count, estimated_mask FROM consumption_submissions") == [(3, 2**3 | 2**6)]
 
 
+# ---- two data services: duplicates are judged within one data service only ----------------------------------
+
+
+@pytest.mark.parametrize("many_passes", [False, True])
+def test_two_data_services_with_the_same_period_and_received_at_are_both_accepted(many_passes, tmp_path, capsys, monkeypatch):
+    """Ingestion does not know appointments: values of two data services for the same MPAN, quantity, period
+    and received_at never conflict, whether they differ or agree. Both land, each in its own submission;
+    settlement refuses the one not appointed (DATA_SERVICE_NOT_APPOINTED) and keeps the appointed one's."""
+    rows = [
+        c_row(utc="2026-10-25T00:00:00Z", kwh="0.100", flag="A", ds="SDSA"),
+        c_row(utc="2026-10-25T00:30:00Z", kwh="0.200", flag="A", ds="SDSA"),
+        c_row(utc="2026-10-25T00:00:00Z", kwh="0.150", flag="E", ds="SDSB"),  # same key but the service, other value
+        c_row(utc="2026-10-25T00:30:00Z", kwh="0.200", flag="A", ds="SDSB"),  # same key but the service, same value
+        c_row(utc="2026-10-25T01:00:00Z", kwh="0.300", flag="A", ds="SDSA"),
+    ]
+    landing = tmp_path / "landing"
+    write_csv(landing / "consumption" / "c.csv", C_HEADER, rows)
+    if many_passes:
+        in_passes(monkeypatch, "1GB", 2**29)
+    code, summary, _ = run_ingest(capsys, landing, tmp_path / "data")
+    assert code == 0 and summary["rows_accepted"] == 5 and summary["rows_rejected"] == 0 and summary["rejections"] == {}
+    assert query(tmp_path / "data", "SELECT count(*) FROM quarantine") == [(0,)]
+    values = query(tmp_path / "data", "SELECT data_service_id, utc_period_start, kwh, quality_flag, received_at "
+                                      "FROM consumption_values ORDER BY 1, 2")
+    assert [(d, iso(u), f"{k:.3f}", f, iso(r)) for d, u, k, f, r in values] == [
+        ("SDSA", "2026-10-25T00:00:00+00:00", "0.100", "A", "2026-10-26T01:00:00+00:00"),
+        ("SDSA", "2026-10-25T00:30:00+00:00", "0.200", "A", "2026-10-26T01:00:00+00:00"),
+        ("SDSA", "2026-10-25T01:00:00+00:00", "0.300", "A", "2026-10-26T01:00:00+00:00"),
+        ("SDSB", "2026-10-25T00:00:00+00:00", "0.150", "E", "2026-10-26T01:00:00+00:00"),
+        ("SDSB", "2026-10-25T00:30:00+00:00", "0.200", "A", "2026-10-26T01:00:00+00:00"),
+    ]
+    # the lake holds one row per MPAN-day submission: one per data service
+    assert query(tmp_path / "data", "SELECT data_service_id, period_count, estimated_mask FROM consumption_submissions "
+                                    "ORDER BY 1") == [("SDSA", 3, 0), ("SDSB", 2, 2**3)]
+
+
+@pytest.mark.parametrize("many_passes", [False, True])
+def test_within_one_data_service_repeats_and_conflicts_are_refused_as_before(many_passes, tmp_path, capsys, monkeypatch):
+    """Beside another data service holding the same MPAN, quantity, period and received_at, each service's
+    own repeats are DUPLICATE_ROW after the first copy and its own differing values CONFLICTING_DUPLICATE on
+    every copy, as with one service; the other service's rows are neither refused nor taken as copies (a
+    submission written two ways, here with a padded MPAN, is still one submission)."""
+    rows = [
+        c_row(utc="2026-10-25T00:00:00Z", kwh="0.100", ds="SDSA"),  # 1
+        c_row(utc="2026-10-25T00:00:00Z", kwh="0.900", ds="SDSB"),  # 2
+        c_row(utc="2026-10-25T00:00:00Z", kwh="0.100", ds="SDSA"),  # 3 repeats 1
+        c_row(utc="2026-10-25T00:30:00Z", kwh="0.200", ds="SDSA"),  # 4 conflicts with 5
+        c_row(utc="2026-10-25T00:30:00Z", kwh="0.250", ds="SDSA"),  # 5 conflicts with 4
+        c_row(utc="2026-10-25T00:30:00Z", kwh="0.700", ds="SDSB"),  # 6
+        c_row(utc="2026-10-25T00:30:00Z", kwh="0.700", ds="SDSB"),  # 7 repeats 6
+        c_row(utc="2026-10-25T01:00:00Z", kwh="0.500", flag="A", ds="SDSB"),  # 8 conflicts with 9 (the flag)
+        c_row(utc="2026-10-25T01:00:00Z", kwh="0.500", flag="E", ds="SDSB"),  # 9 conflicts with 8
+        c_row(mpan=f" {MPAN_A}", utc="2026-10-25T01:30:00Z", kwh="0.400", ds="SDSB"),  # 10
+        c_row(utc="2026-10-25T01:30:00Z", kwh="0.400", ds="SDSB"),  # 11 repeats 10, written another way
+        c_row(utc="2026-10-25T01:30:00Z", kwh="0.450", ds="SDSA"),  # 12
+    ]
+    landing = tmp_path / "landing"
+    write_csv(landing / "consumption" / "c.csv", C_HEADER, rows)
+    if many_passes:
+        in_passes(monkeypatch, "1GB", 2**29)
+    code, summary, _ = run_ingest(capsys, landing, tmp_path / "data")
+    assert code == 0 and summary["rejections"] == {"DUPLICATE_ROW": 3, "CONFLICTING_DUPLICATE": 4}
+    assert sorted(query(tmp_path / "data", "SELECT row_number, reason_code FROM quarantine")) == [
+        (3, "DUPLICATE_ROW"), (4, "CONFLICTING_DUPLICATE"), (5, "CONFLICTING_DUPLICATE"), (7, "DUPLICATE_ROW"),
+        (8, "CONFLICTING_DUPLICATE"), (9, "CONFLICTING_DUPLICATE"), (11, "DUPLICATE_ROW")]
+    values = query(tmp_path / "data", "SELECT data_service_id, utc_period_start, kwh FROM consumption_values ORDER BY 1, 2")
+    assert [(d, iso(u), f"{k:.3f}") for d, u, k in values] == [
+        ("SDSA", "2026-10-25T00:00:00+00:00", "0.100"), ("SDSA", "2026-10-25T01:30:00+00:00", "0.450"),
+        ("SDSB", "2026-10-25T00:00:00+00:00", "0.900"), ("SDSB", "2026-10-25T00:30:00+00:00", "0.700"),
+        ("SDSB", "2026-10-25T01:30:00+00:00", "0.400")]
+    assert query(tmp_path / "data", "SELECT data_service_id, period_count FROM consumption_submissions ORDER BY 1") == [
+        ("SDSA", 2), ("SDSB", 3)]
+
+
 @pytest.mark.parametrize("blank_line", ["", "   "], ids=["empty line: plain text, bare lines", "spaces: lines with their kind"])
 def test_blank_lines_are_no_rows_but_count_in_row_numbers_whichever_way_the_file_is_landed(blank_line, tmp_path, capsys):
     """A file without a double quote or a space is landed as bare lines, any other with each line's kind;

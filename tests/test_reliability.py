@@ -38,7 +38,7 @@ MHHS = str(BIN_DIR / "mhhs")
 TRIALS = 20
 # Personal data put into the registration landing files; none of it may reach anything published.
 PERSONAL_MARKERS = ("Quillfeather", "7ZW")
-RUN_COLUMNS = {"run_id", "version", "started_at", "succeeded_at"}  # what may differ between runs
+RUN_COLUMNS = {"run_id", "version", "started_at", "succeeded_at", "data_cut_off"}  # what may differ between runs
 PUBLISHED_FILES = {f"{table}.{fmt}" for table in ("supplier_volumes", "gsp_group_correction", "review_flags",
                                                   "settlement_runs") for fmt in ("csv", "parquet")} | {REPORT_NAME}
 
@@ -158,6 +158,7 @@ def world(tmp_path_factory):
 # What names a run, its times or its data directory in the data-quality report: run ids, versions, Data
 # Docs page times and folder, the report's own time.
 RUN_TEXT = re.compile(r"[A-Z0-9]{2,4}-\d{4}-\d\d-\d\d-v\d+|version \d+|\d{8}T\d{6}\.\d+Z|generated [^.]* UTC"
+                      r"|data cut-off [^;]* UTC"
                       r"|file://[^\"]*/data_docs/")
 
 
@@ -169,7 +170,8 @@ def published_content(folder: Path) -> dict[str, list[str]]:
         for path in sorted(folder.glob("*")):
             if path.name.startswith("."):
                 continue
-            if path.suffix == ".csv":  # the bytes of each line, less the run's fields (no field holds a comma)
+            if path.suffix == ".csv":  # the bytes of each line, less the run's fields (no field holds a comma
+                # but settlement_runs' last, standing_data, whose JSON is the same for every run of the inputs)
                 header, *lines = path.read_bytes().splitlines()
                 kept = [i for i, name in enumerate(header.split(b",")) if name.decode() not in RUN_COLUMNS]
                 content[path.name] = sorted(b",".join(line.split(b",")[i] for i in kept) for line in [header, *lines])

@@ -1,14 +1,21 @@
 """Scenario tests (ARCHITECTURE.md principle 7): tests/scenarios/<name>/ is a business case anyone can read.
 
     given/registrations/*.csv, given/consumption/*.csv   landing files, ingested with `mhhs ingest given`
-    given/standing/*.csv                                  the run's --standing-data (defaults where absent)
+    given/standing/*.csv                                  the run's --standing-data (llf.csv, gsp_group_take.csv
+                                                          and ccc.csv required; defaults for the others)
     when.yml                                              the command: settlement_date and run_type, or a
-                                                          list of runs
+                                                          list of runs; a run may name its `dispute` (mhhs
+                                                          settle --dispute) and may be expected refused by
+                                                          the settlement timetable (`expect: refused`, with
+                                                          its `message_matches` and optional `exit_code`):
+                                                          nothing recorded or published by it
     then/supplier_volumes.csv, then/gsp_group_correction.csv
                                                           the expected published outputs (CONTRACT columns,
                                                           run_id left out), worked out by hand; a
                                                           settlement_period written `a..b` stands for every
                                                           period from a to b with the same values
+    then/review_flags.csv                                 optional: the review flags expected (only the
+                                                          columns it lists are compared)
     then/stopped.yml                                      instead: the run must stop (non-zero exit), its
                                                           message must match every pattern, nothing published
 
@@ -19,6 +26,7 @@ ties each scenario to its business case.
 
 import csv
 import re
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -39,9 +47,23 @@ def load_when(name: str) -> dict:
     return yaml.safe_load((SCENARIOS / name / "when.yml").read_text())
 
 
-def runs_of(when: dict) -> list[tuple[str, str]]:
+def run_specs(when: dict) -> list[dict]:
+    """Every run of when.yml in order: settlement_date, run_type and the optional dispute, expect: refused,
+    message_matches and exit_code."""
     runs = when.get("runs") or [{"settlement_date": when["settlement_date"], "run_type": when["run_type"]}]
-    return [(str(run["settlement_date"]), str(run["run_type"])) for run in runs]
+    return [{**run, "settlement_date": str(run["settlement_date"]), "run_type": str(run["run_type"])} for run in runs]
+
+
+def runs_of(when: dict) -> list[tuple[str, str]]:
+    """The (settlement date, run type) of the runs not expected refused, each once: what they publish."""
+    runs = [(run["settlement_date"], run["run_type"]) for run in run_specs(when) if run.get("expect") != "refused"]
+    return list(dict.fromkeys(runs))
+
+
+def recorded_and_published(data_dir: Path) -> dict[str, bytes]:
+    """Every run folder's record and every published file, by path: what a refused run must leave alone."""
+    paths = [*data_dir.glob("runs/*/*/v*/started.parquet"), *data_dir.glob("outbound/**/*.csv")]
+    return {str(path.relative_to(data_dir)): path.read_bytes() for path in paths}
 
 
 def _periods(text: str) -> list[int]:
@@ -119,10 +141,24 @@ def test_scenario(name, tmp_path, capsys):
 
     stopped = then / "stopped.yml"
     results = []
-    for settlement_date, run_type in runs_of(when):
+    for run in run_specs(when):
+        settlement_date, run_type = run["settlement_date"], run["run_type"]
+        dispute = ["--dispute", str(run["dispute"])] if run.get("dispute") else []
+        before = recorded_and_published(data_dir)
         code, out, err = run_cli(capsys, "--data-dir", data_dir, "settle", "--date", settlement_date,
-                                 "--run-type", run_type, "--standing-data", given / "standing")
+                                 "--run-type", run_type, "--standing-data", given / "standing", *dispute)
+        if run.get("expect") == "refused":
+            assert code != 0, f"the {run_type} run of {settlement_date} should have been refused; it said: {out}{err}"
+            assert code == run.get("exit_code", code), f"refused with exit {code}, not {run['exit_code']}: {err}"
+            missing = [p for p in run.get("message_matches", []) if not re.search(p, err)]
+            assert not missing, f"message {err!r} does not match {missing}"
+            assert recorded_and_published(data_dir) == before, "a refused run recorded or published something"
+            continue
         results.append((settlement_date, run_type, code, out, err))
+        if code == 0:  # the run record keeps the dispute reference (DF), empty for any other run
+            with (out_dir / run_type / settlement_date / "settlement_runs.csv").open(newline="") as handle:
+                (record,) = list(csv.DictReader(handle))
+            assert record["dispute_reference"] == str(run.get("dispute") or ""), record
 
     if stopped.is_file():
         patterns = yaml.safe_load(stopped.read_text())["message_matches"]
@@ -143,6 +179,13 @@ def test_scenario(name, tmp_path, capsys):
         columns, expected = read_expected(then / f"{table}.csv")
         assert sorted(columns) == sorted(c for c in contract if c != "run_id"), f"then/{table}.csv columns {columns}"
         problems += compare(table, expected, published, columns)
+    if (then / "review_flags.csv").is_file():
+        # optional: the review flags expected, compared on the columns then/ lists
+        _, published = read_published([out_dir / t / d / "review_flags.csv" for d, t in runs_of(when)])
+        with (then / "review_flags.csv").open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            columns, expected = reader.fieldnames, list(reader)
+        problems += compare("review_flags", expected, published, columns)
     assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:40])
 
 
@@ -154,31 +197,67 @@ def test_every_scenario_has_a_readme_line_and_an_expectation():
         assert (then / "stopped.yml").is_file() or all((then / f"{t}.csv").is_file() for t in OUTPUTS), name
 
 
-def test_whole_missing_day_expectation_is_the_default_load_shape():
-    """then/ of whole_missing_day was worked out from the bundled default load shape (an oracle in Decimal,
-    independent of the dbt models): annual consumption 2920 kWh / 365 = 8 kWh a day x shape fraction of the
-    local half hour (GMT day: local half hour = period), rounded to 3 decimals; LLF 1.1; all CCC weights 1
-    (CF = GSPGT / U)."""
-    shape_file = PROJECT_ROOT / "pipelines" / "standing_data" / "defaults" / "load_shape_default.csv"
-    with shape_file.open() as handle:
+def default_annual_consumption_share(settlement_date: date, local_half_hour: int,
+                                     category: tuple[str, str, str] = ("S", "Y", "AI")) -> Decimal:
+    """The share of annual consumption the bundled default load shape gives a local half hour of a date (an
+    oracle in Decimal, independent of the dbt models): the default day's shape fraction x the date's day
+    weight / the day weights of the 365 days ending on the date."""
+    defaults = PROJECT_ROOT / "pipelines" / "standing_data" / "defaults"
+    with (defaults / "load_shape_default.csv").open() as handle:
         shape = {int(r["local_half_hour"]): Decimal(r["shape_fraction"]) for r in csv.DictReader(handle)
-                 if (r["market_segment"], r["domestic_premises"], r["measurement_quantity"]) == ("S", "Y", "AI")}
+                 if (r["market_segment"], r["domestic_premises"], r["measurement_quantity"]) == category}
+    with (defaults / "load_shape_season.csv").open() as handle:
+        weight = {(int(r["month"]), int(r["day_of_month"])): Decimal(r["day_weight"]) for r in csv.DictReader(handle)
+                  if (r["market_segment"], r["domestic_premises"], r["measurement_quantity"]) == category}
+    days = [settlement_date - timedelta(days=k) for k in range(365)]
+    year = sum(weight[(d.month, d.day)] for d in days)
+    return shape[local_half_hour] * weight[(settlement_date.month, settlement_date.day)] / year
+
+
+def whole_missing_day_expectation() -> tuple[dict, dict]:
+    """then/ of whole_missing_day, worked out from the bundled default load shape and season: SUPB's MPAN
+    (annual consumption 2920 kWh) sent nothing on 2026-11-10 (GMT: local half hour = period), so each period
+    gets 2920 x the default share, rounded to 3 decimals; SUPA's MPAN sent 0.5 kWh actual every period; LLF
+    1.1; all CCC weights 1 (CF = GSPGT / U). Returns the expected volumes per (period, CCC) and the factor
+    per period."""
     base = SCENARIOS / "whole_missing_day"
-    _, volumes = read_expected(base / "then" / "supplier_volumes.csv")
-    _, factors = read_expected(base / "then" / "gsp_group_correction.csv")
     with (base / "given" / "standing" / "gsp_group_take.csv").open() as handle:
         takes = {int(r["settlement_period"]): Decimal(r["gsp_group_take_kwh"]) for r in csv.DictReader(handle)}
-    assert len(takes) == 48
+    volumes, factors = {}, {}
     for period in range(1, 49):
-        estimate = (Decimal(2920) / 365 * shape[period]).quantize(Decimal("0.001"), ROUND_HALF_UP)
+        estimate = (2920 * default_annual_consumption_share(date(2026, 11, 10), period)).quantize(
+            Decimal("0.001"), ROUND_HALF_UP)
         components = {"S01": Decimal("0.5"), "S02": Decimal("0.05"), "S03": estimate, "S04": estimate * Decimal("0.1")}
         total = sum(components.values())
-        factor = takes[period] / total
-        rows = {r["ccc_id"]: r for r in volumes if r["settlement_period"] == str(period)}
-        assert set(rows) == set(components)
+        factors[period] = (takes[period], total, takes[period] / total)
         for ccc, volume in components.items():
-            assert abs(Decimal(rows[ccc]["uncorrected_kwh"]) - volume) < Decimal("1e-9")
-            assert abs(Decimal(rows[ccc]["corrected_kwh"]) - volume * factor) < Decimal("1e-6")
-        (row,) = [r for r in factors if r["settlement_period"] == str(period)]
+            volumes[(period, ccc)] = (volume, volume * takes[period] / total)
+    return volumes, factors
+
+
+def test_whole_missing_day_expectation_is_the_seasonal_default_load_shape():
+    volumes, factors = whole_missing_day_expectation()
+    base = SCENARIOS / "whole_missing_day"
+    _, published = read_expected(base / "then" / "supplier_volumes.csv")
+    _, published_factors = read_expected(base / "then" / "gsp_group_correction.csv")
+    assert len(published) == len(volumes) and len(published_factors) == len(factors) == 48
+    for row in published:
+        volume, corrected = volumes[(int(row["settlement_period"]), row["ccc_id"])]
+        assert abs(Decimal(row["uncorrected_kwh"]) - volume) < Decimal("1e-9")
+        assert abs(Decimal(row["corrected_kwh"]) - corrected) < Decimal("1e-6")
+    for row in published_factors:
+        take, total, factor = factors[int(row["settlement_period"])]
         assert abs(Decimal(row["uncorrected_kwh"]) - total) < Decimal("1e-9")
         assert abs(Decimal(row["correction_factor"]) - factor) < Decimal("1e-6")
+
+
+def test_the_default_load_shape_carries_the_season():
+    """DOMAIN.md section 5: a winter day of a domestic customer gets more than AC / 365, a summer day less;
+    solar export the other way round."""
+    def day_share(day, category=("S", "Y", "AI")):
+        return sum(default_annual_consumption_share(day, h, category) for h in range(1, 49))
+    flat = Decimal(1) / 365
+    assert day_share(date(2026, 1, 15)) > Decimal("1.15") * flat
+    assert day_share(date(2026, 7, 15)) < Decimal("0.85") * flat
+    assert day_share(date(2026, 1, 15), ("S", "Y", "AE")) < Decimal("0.5") * flat
+    assert day_share(date(2026, 7, 15), ("S", "Y", "AE")) > Decimal("1.5") * flat

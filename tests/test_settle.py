@@ -2,6 +2,8 @@
 independently of the code under test, runs that must stop, and run versions as immutable records."""
 
 import csv
+import hashlib
+import json
 import shutil
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
@@ -126,7 +128,16 @@ def test_without_any_gsp_group_take_the_run_does_not_start(data_dir, capsys, tmp
     shutil.copytree(SAMPLE / "standing", standing)
     (standing / "gsp_group_take.csv").unlink()
     code, _, err = settle(capsys, data_dir, standing)
-    assert code != 0 and "no GSP Group Take" in err
+    assert code == 2 and "lacks gsp_group_take.csv" in err and "nothing was settled" in err
+    assert not (data_dir / "runs").exists()
+
+
+def test_without_standing_data_the_run_stops_saying_the_bundled_set_is_synthetic_and_has_no_take(data_dir, capsys):
+    capsys.readouterr()
+    code = cli.main(["--data-dir", str(data_dir), "settle", "--date", DAY, "--run-type", "SF"])
+    err = capsys.readouterr().err
+    assert code == 2 and "synthetic standing data: for trying the project, never for real settlement" in err
+    assert "no GSP Group Take" in err and "--standing-data DIR" in err
     assert not (data_dir / "runs").exists()
 
 
@@ -190,3 +201,118 @@ def test_a_settlement_date_that_has_not_ended_is_refused(tmp_path, capsys):
     assert code != 0, "a run of a settlement date that has not ended was settled and published"
     assert f"settlement date {today} has not ended yet" in err
     assert not (data_dir / "outbound" / "II" / today.isoformat()).exists()
+
+
+# ---- the run record (contract v2): dispute reference, data cut-off, standing data; the timetable's rules ----
+
+SCENARIO = PROJECT_ROOT / "tests" / "scenarios" / "plain_day" / "given"  # one MPAN pair of _C on 2026-11-10
+SCENARIO_DAY = "2026-11-10"
+
+
+@pytest.fixture(scope="module")
+def scenario_ingested(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("scenario") / "data"
+    assert cli.main(["--data-dir", str(data_dir), "ingest", str(SCENARIO)]) == 0
+    return data_dir
+
+
+@pytest.fixture
+def scenario_data(scenario_ingested, tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(scenario_ingested, copy)
+    return copy
+
+
+def mhhs_settle(capsys, data_dir: Path, run_type: str, *extra: str, standing: Path | None = SCENARIO / "standing"):
+    capsys.readouterr()
+    code = cli.main(["--data-dir", str(data_dir), "settle", "--date", SCENARIO_DAY, "--run-type", run_type,
+                     *(["--standing-data", str(standing)] if standing else []), *extra])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def test_the_run_record_holds_its_data_cut_off_and_the_standing_files_with_their_sha256(scenario_data, capsys):
+    code, out, err = mhhs_settle(capsys, scenario_data, "SF")
+    assert code == 0, err
+    assert "synthetic" not in out + err
+    (record,) = read_csv(scenario_data / "outbound" / "SF" / SCENARIO_DAY / "settlement_runs.csv")
+    assert list(record) == catalogue.dataset_columns("settlement_runs")
+    assert record["dispute_reference"] == ""
+    started, cut_off, succeeded = (datetime.fromisoformat(record[c]) for c in ("started_at", "data_cut_off", "succeeded_at"))
+    assert started <= cut_off <= succeeded
+    run_dir = scenario_data / "runs" / "SF" / SCENARIO_DAY / "v1"
+    ingested = duckdb.execute(f"SELECT max(ingested_at) FROM '{run_dir / 'basis' / 'landing_files.parquet'}'").fetchone()[0]
+    assert ingested <= cut_off  # every landing file the run used was ingested before its cut-off
+    standing = json.loads(record["standing_data"])
+    assert standing["synthetic"] is False
+    by_file = {f["file"]: f for f in standing["files"]}
+    for name in ("llf.csv", "gsp_group_take.csv", "ccc.csv"):
+        path = SCENARIO / "standing" / name
+        assert by_file[name] == {"file": name, "source": str(path.resolve()),
+                                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    # files the directory does not hold: the bundled default, named so, with the SHA-256 of the bundled file
+    defaults = PROJECT_ROOT / "pipelines" / "standing_data" / "defaults"
+    for name in ("gsp_groups.csv", "settlement_calendar.csv", "bank_holidays.csv"):
+        assert by_file[name] == {"file": name, "source": "bundled synthetic default",
+                                 "sha256": hashlib.sha256((defaults / name).read_bytes()).hexdigest()}
+    with duckdb.connect(str(scenario_data / "warehouse.duckdb"), read_only=True) as con:
+        row = con.execute("SELECT dispute_reference, data_cut_off, standing_data::JSON->>'synthetic' FROM settlement_runs").fetchone()
+    assert row == (None, cut_off, "false")
+    report = (scenario_data / "outbound" / "SF" / SCENARIO_DAY / "data_quality_report.html").read_text()
+    assert "<h2>Standing data</h2>" in report and by_file["llf.csv"]["sha256"] in report
+    assert "never for real settlement" not in report
+
+
+def test_refused_runs_exit_5_and_leave_no_record_and_dispute_is_kept_for_df(scenario_data, capsys):
+    assert mhhs_settle(capsys, scenario_data, "R1")[0] == 0
+    code, _, err = mhhs_settle(capsys, scenario_data, "SF")
+    assert code == 5 and "SF refused for 2026-11-10: a later run type of the settlement timetable (R1)" in err
+    code, _, err = mhhs_settle(capsys, scenario_data, "DF")
+    assert code == 5 and "needs the reference of the upheld dispute it settles: add --dispute REF" in err
+    assert sorted(p.relative_to(scenario_data / "runs").as_posix() for p in (scenario_data / "runs").glob("*/*/v*")) == [
+        f"R1/{SCENARIO_DAY}/v1"]  # the refused runs left no record
+    assert not (scenario_data / "outbound" / "SF").exists() and not (scenario_data / "outbound" / "DF").exists()
+    code, out, err = mhhs_settle(capsys, scenario_data, "DF", "--dispute", "TD-2026-0042")
+    assert code == 0, err
+    assert "(dispute TD-2026-0042)" in out
+    (record,) = read_csv(scenario_data / "outbound" / "DF" / SCENARIO_DAY / "settlement_runs.csv")
+    assert record["dispute_reference"] == "TD-2026-0042"
+    assert "settling dispute TD-2026-0042" in (scenario_data / "outbound" / "DF" / SCENARIO_DAY / "data_quality_report.html").read_text()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--run-type", "SF", "--dispute", "TD-1"], "--dispute is only for a DF (Dispute Final) run, not SF"),
+    (["--run-type", "DF", "--dispute", "bad\nreference"], "is not a dispute reference"),
+])
+def test_a_dispute_reference_on_another_run_type_or_malformed_is_a_usage_error(tmp_path, capsys, arguments, message):
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["--data-dir", str(tmp_path / "data"), "settle", "--date", SCENARIO_DAY, *arguments])
+    assert usage.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_run_on_the_bundled_synthetic_set_says_so_in_its_output_record_and_report(scenario_data, capsys, monkeypatch):
+    """The bundled set has no GSP Group Take, so `mhhs settle` without --standing-data stops (tested above);
+    here one is added to it so the run gets through and its labels can be checked."""
+    from pipelines import settle as settle_module
+    from pipelines.standing_data import load_standing_data, read_standing_file
+
+    def synthetic_with_a_take(directory):
+        assert directory is None
+        standing = load_standing_data(None)
+        standing.gsp_group_take = read_standing_file(SCENARIO / "standing" / "gsp_group_take.csv", "gsp_group_take")
+        return standing
+
+    monkeypatch.setattr(settle_module, "load_standing_data", synthetic_with_a_take)
+    code, out, err = mhhs_settle(capsys, scenario_data, "SF", standing=None)
+    assert code == 0, err
+    warning = "synthetic standing data: for trying the project, never for real settlement"
+    assert f"WARNING: {warning}" in err and warning in out
+    (record,) = read_csv(scenario_data / "outbound" / "SF" / SCENARIO_DAY / "settlement_runs.csv")
+    standing = json.loads(record["standing_data"])
+    assert standing["synthetic"] is True
+    assert {f["file"] for f in standing["files"]} >= {"llf.csv", "ccc.csv", "gsp_groups.csv"}
+    assert all(f["source"].startswith("bundled synthetic default") for f in standing["files"])
+    report = (scenario_data / "outbound" / "SF" / SCENARIO_DAY / "data_quality_report.html").read_text()
+    assert 'class="status synthetic"' in report and "Synthetic standing data: for trying the project, never for real settlement" in report

@@ -1,3 +1,6 @@
+import hashlib
+import json
+import shutil
 from datetime import date
 
 import pyarrow as pa
@@ -5,12 +8,25 @@ import pytest
 
 from pipelines.errors import MhhsError
 from pipelines.standing_data import (
+    default_distributors,
     default_gsp_groups,
     default_llf,
+    default_llfcs,
     load_standing_data,
     read_standing_file,
     write_standing_data,
 )
+from tests.conftest import PROJECT_ROOT
+
+# A standing data directory in the current format with the files --standing-data requires.
+SCENARIO_STANDING = PROJECT_ROOT / "tests" / "scenarios" / "plain_day" / "given" / "standing"
+REQUIRED = ("llf.csv", "gsp_group_take.csv", "ccc.csv")
+
+
+def required_files_in(directory):
+    for name in REQUIRED:
+        shutil.copy(SCENARIO_STANDING / name, directory / name)
+    return directory
 
 
 def test_defaults_hold_the_14_gsp_groups_and_a_full_ccc_table():
@@ -24,24 +40,41 @@ def test_defaults_hold_the_14_gsp_groups_and_a_full_ccc_table():
     # market segment x measurement quantity x actual/estimated x component, each exactly once
     assert len(combinations) == standing.ccc.num_rows == 3 * 2 * 2 * 2
     assert standing.gsp_group_take is None and standing.sources["gsp_group_take"] == "absent"
+    assert standing.synthetic and standing.sources["ccc"] == "bundled synthetic default"
 
 
-def test_default_llf_covers_every_group_class_and_local_period_and_is_lower_at_night():
+def test_default_llf_covers_every_distributor_class_and_local_period_and_is_lower_at_night():
     table = default_llf([date(2026, 3, 29), date(2026, 10, 25)])
     rows = table.to_pylist()
     per_day = {}
     for row in rows:
         per_day.setdefault(row["settlement_date"], set()).add(row["settlement_period"])
     assert {d: len(p) for d, p in per_day.items()} == {date(2026, 3, 29): 46, date(2026, 10, 25): 50}
-    assert table.num_rows == (46 + 50) * 14 * 7
-    d01 = {(r["gsp_group_id"], r["settlement_period"]): r["llf"] for r in rows
+    distributors, classes = default_distributors().num_rows, default_llfcs().num_rows
+    assert (distributors, classes) == (18, 8)  # 14 DNOs and 4 IDNOs; 8 LLFCs
+    assert table.num_rows == (46 + 50) * distributors * classes
+    d01 = {(r["distributor_id"], r["settlement_period"]): r["llf"] for r in rows
            if r["llfc_id"] == "D01" and r["settlement_date"] == date(2026, 10, 25)}
-    assert d01[("_A", 1)] < d01[("_A", 40)]  # 00:00 local is night, 19:30 local is day
-    assert d01[("_A", 40)] != d01[("_P", 40)]  # groups differ
+    assert d01[("10", 1)] < d01[("10", 40)]  # 00:00 local is night, 19:30 local is day
+    assert d01[("10", 40)] != d01[("17", 40)]  # DNOs differ
+    assert d01[("24", 40)] != d01[("10", 40)]  # an IDNO's D01 is its own, not its host's
     assert all(1 < value < 1.1 for value in d01.values())
+    d03 = [r["llf"] for r in rows if r["llfc_id"] == "D03"]
+    assert all(value < 1 for value in d03)  # negative losses
+
+
+def test_a_v1_llf_file_keyed_by_gsp_group_is_refused_saying_what_changed(tmp_path):
+    path = tmp_path / "llf.csv"
+    path.write_text("gsp_group_id,llfc_id,settlement_date,settlement_period,llf\n_C,D01,2026-11-10,1,1.1\n")
+    with pytest.raises(MhhsError) as error:
+        read_standing_file(path, "llf")
+    message = str(error.value)
+    assert str(path) in message and "v1 format" in message and "distributor_id" in message
+    assert "first two digits of the MPAN core" in message and "CHANGELOG" in message
 
 
 def test_a_users_file_replaces_only_that_default(tmp_path):
+    required_files_in(tmp_path)
     (tmp_path / "ccc.csv").write_text(
         "ccc_id,market_segment,measurement_quantity,actual_estimated,component,scaling_weight,notes\n"
         "X1,S,AI,A,C,0.5,extra columns are ignored\n"
@@ -52,7 +85,8 @@ def test_a_users_file_replaces_only_that_default(tmp_path):
          "component": "C", "scaling_weight": 0.5}
     ]
     assert standing.sources["ccc"] == str(tmp_path / "ccc.csv")
-    assert standing.sources["gsp_groups"] == "bundled default"
+    assert standing.sources["gsp_groups"] == "bundled synthetic default"
+    assert not standing.synthetic
     assert standing.gsp_groups.num_rows == 14
 
 
@@ -67,9 +101,11 @@ def test_written_standing_directory_loads_back_with_the_given_take(tmp_path):
     )
     write_standing_data(tmp_path, [date(2026, 10, 25)], take)
     standing = load_standing_data(tmp_path)
-    assert all(source == str(tmp_path / f"{name}.csv") for name, source in standing.sources.items())
+    written = {name: source for name, source in standing.sources.items() if name != "load_shapes"}
+    assert all(source == str(tmp_path / f"{name}.csv") for name, source in written.items())
+    assert standing.sources["load_shapes"] == "absent" and standing.load_shapes_or_empty().num_rows == 0  # optional
     assert standing.gsp_group_take.column("gsp_group_take_kwh").to_pylist() == [1234.568, 99.0]
-    assert standing.llf.num_rows == 50 * 14 * 7
+    assert standing.llf.num_rows == 50 * 18 * 8
     assert standing.llf_for([date(2026, 10, 25)]).equals(standing.llf)
     assert standing.ccc.equals(load_standing_data().ccc)
 
@@ -96,6 +132,7 @@ def test_a_bad_standing_file_stops_with_a_message_naming_the_file_and_rule(tmp_p
 
 
 def test_a_file_that_is_not_text_is_refused_clearly(tmp_path):
+    required_files_in(tmp_path)
     path = tmp_path / "ccc.csv"
     path.write_bytes(b"\xff\xfe\x00\x01binary\x00\x00")
     with pytest.raises(MhhsError, match="ccc file"):
@@ -111,3 +148,45 @@ def test_gsp_group_distributor_ids_are_the_mpan_prefixes():
     groups = {r["gsp_group_id"]: r["distributor_id"] for r in default_gsp_groups().to_pylist()}
     assert groups["_A"] == "10" and groups["_C"] == "12" and groups["_P"] == "17"
     assert len(set(groups.values())) == 14
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_a_standing_directory_without_a_required_file_is_refused_naming_it(tmp_path, missing):
+    required_files_in(tmp_path)
+    (tmp_path / missing).unlink()
+    with pytest.raises(MhhsError) as error:
+        load_standing_data(tmp_path)
+    message = str(error.value)
+    assert f"lacks {missing}:" in message
+    assert "llf.csv, gsp_group_take.csv, ccc.csv are required" in message and "nothing was settled" in message
+
+
+def test_an_empty_standing_directory_names_every_required_file(tmp_path):
+    with pytest.raises(MhhsError, match="lacks llf.csv, gsp_group_take.csv, ccc.csv:"):
+        load_standing_data(tmp_path)
+
+
+def test_the_record_names_each_file_used_with_its_source_and_sha256(tmp_path):
+    required_files_in(tmp_path)
+    (tmp_path / "bank_holidays.csv").write_text("date\n2026-12-25\n")
+    standing = load_standing_data(tmp_path)
+    record = json.loads(standing.record(["llf", "gsp_group_take", "ccc", "gsp_groups", "bank_holidays"]))
+    assert record["synthetic"] is False
+    by_file = {f["file"]: f for f in record["files"]}
+    assert list(by_file) == sorted(["llf.csv", "gsp_group_take.csv", "ccc.csv", "gsp_groups.csv", "bank_holidays.csv"])
+    for name in (*REQUIRED, "bank_holidays.csv"):  # the user's files: their path and the SHA-256 of their bytes
+        assert by_file[name]["source"] == str((tmp_path / name).resolve())
+        assert by_file[name]["sha256"] == hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+    defaults = PROJECT_ROOT / "pipelines" / "standing_data" / "defaults"
+    assert by_file["gsp_groups.csv"] == {  # absent from the directory: the bundled default, said so
+        "file": "gsp_groups.csv", "source": "bundled synthetic default",
+        "sha256": hashlib.sha256((defaults / "gsp_groups.csv").read_bytes()).hexdigest()}
+
+
+def test_without_a_directory_the_record_says_the_set_is_synthetic():
+    record = json.loads(load_standing_data().record(["llf", "gsp_group_take", "ccc"]))
+    assert record["synthetic"] is True
+    by_file = {f["file"]: f for f in record["files"]}
+    assert set(by_file) == {"llf.csv", "ccc.csv"}  # no GSP Group Take: it has no default
+    assert all(f["source"].startswith("bundled synthetic default") for f in record["files"])
+    assert by_file["llf.csv"]["sha256"] is None  # expanded for the run's date: no file

@@ -27,6 +27,8 @@ with newest as (
 select
     mpan_core,
     measurement_quantity,
+    -- the network the meter is on (DNO or IDNO): its line loss factors are the distributor's own
+    left(mpan_core, 2) as distributor_id,
     supplier_id,
     data_service_id,
     gsp_group_id,

@@ -1,5 +1,6 @@
 -- Every submission of the day checked against the registration in force. A whole submission is refused
--- when its MPAN is not registered or not energised, or when its sender is not the appointed data service;
+-- when its MPAN is not registered or when its sender is not the appointed data service (DOMAIN.md section 5:
+-- a de-energised MPAN's metered data is settled, since the energy flowed, and flagged for review);
 -- a single value is refused when its period has not ended yet or it exceeds the physical maximum of the
 -- segment and premises. usable_mask holds bit p for each value that may be chosen as current.
 with periods as (
@@ -17,7 +18,6 @@ checked as (
         r.domestic_premises,
         case
             when r.mpan_core is null then 'NOT_REGISTERED'
-            when r.energisation_status <> 'E' then 'NOT_ENERGISED'
             when r.data_service_id <> s.data_service_id then 'DATA_SERVICE_NOT_APPOINTED'
         end as submission_reason_code,
         {{ physical_max_kwh('r.market_segment', 'r.domestic_premises') }} as physical_max_kwh

@@ -1,6 +1,9 @@
 -- The current value of every period per MPAN and quantity: among the usable values of submissions that
 -- passed the checks, the one with the latest received_at (CONTRACT.md; a refused submission never hides
--- an earlier valid one). Ties on received_at are broken by the landing file's hash, so reruns agree.
+-- an earlier valid one). A submission from a data service not appointed is refused before this ordering,
+-- so it never displaces the appointed service's value, even at the same received_at (ingestion keeps
+-- both: its key holds the data service). Ties on received_at are broken by the landing file's hash, so
+-- reruns agree.
 -- Most MPAN-days have one submission: they take its usable values as they are; only restated days are
 -- ordered and aggregated (found by a grouped count, not a window over every wide row).
 -- (Bit operators share one precedence in DuckDB: every shift is parenthesised.)

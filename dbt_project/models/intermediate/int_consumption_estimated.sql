@@ -4,9 +4,9 @@
 --                       on both sides: straight line between them
 --   like_day            the mean actual value of the same local half hour on the same weekday within a
 --                       month either side (int_like_day_values)
---   annual_consumption  annual consumption / 365 spread by the load shape of the MPAN's category built
---                       from the day's actual data (int_load_shapes), or where the category has too few
---                       actual MPAN-days, by the bundled default shape at the local clock time
+--   annual_consumption  annual consumption x the period's share of it in the load shape of the MPAN's
+--                       category (int_estimation_load_shapes: load_shape_kwh / annual_total_kwh, seasonal;
+--                       never AC / 365 flat)
 -- Every estimate is flagged E and its method recorded in <method>_mask (bit p = period p).
 {%- set methods = var('estimation_methods') %}
 {%- set all_kwh %}[{% for p in period_numbers() %}c.kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}]{% endset %}
@@ -25,6 +25,7 @@ gap_days as (
         s.market_segment,
         s.domestic_premises,
         s.gsp_group_id,
+        s.consent_granularity,
         s.annual_consumption_kwh,
         s.missing_mask,
         coalesce(s.estimated_mask, 0::ubigint) as received_estimated_mask,
@@ -93,7 +94,7 @@ estimated as (
             {%- elif method == 'like_day' %}
             when like_day.like_day_kwh is not null then 'like_day'
             {%- elif method == 'annual_consumption' %}
-            when coalesce(actual_shape.shape_fraction, default_shape.shape_fraction) is not null then 'annual_consumption'
+            when shape.ac_fraction is not null then 'annual_consumption'
             {%- else %}
             {{ exceptions.raise_compiler_error("unknown estimation method " ~ method) }}
             {%- endif %}
@@ -102,24 +103,19 @@ estimated as (
         round(b.previous_kwh + (b.next_kwh - b.previous_kwh)
               * (b.settlement_period - b.previous_period) / (b.next_period - b.previous_period), 3) as interpolated_kwh,
         like_day.like_day_kwh,
-        round(b.annual_consumption_kwh / 365 * coalesce(actual_shape.shape_fraction, default_shape.shape_fraction), 3)
-            as annual_consumption_kwh
+        round(b.annual_consumption_kwh * shape.ac_fraction, 3) as annual_consumption_kwh
     from bounded as b
     left join {{ ref('int_like_day_values') }} as like_day
         on like_day.mpan_core = b.mpan_core
        and like_day.measurement_quantity = b.measurement_quantity
        and like_day.local_half_hour = b.local_half_hour
-    left join {{ ref('int_load_shapes') }} as actual_shape
-        on actual_shape.market_segment = b.market_segment
-       and actual_shape.domestic_premises = b.domestic_premises
-       and actual_shape.gsp_group_id = b.gsp_group_id
-       and actual_shape.measurement_quantity = b.measurement_quantity
-       and actual_shape.settlement_period = b.settlement_period
-    left join {{ ref('stg_standing__load_shape_default') }} as default_shape
-        on default_shape.market_segment = b.market_segment
-       and default_shape.domestic_premises = b.domestic_premises
-       and default_shape.measurement_quantity = b.measurement_quantity
-       and default_shape.local_half_hour = b.local_half_hour
+    left join {{ ref('int_estimation_load_shapes') }} as shape
+        on shape.gsp_group_id = b.gsp_group_id
+       and shape.market_segment = b.market_segment
+       and shape.domestic_premises = b.domestic_premises
+       and shape.consent_granularity = b.consent_granularity
+       and shape.measurement_quantity = b.measurement_quantity
+       and shape.settlement_period = b.settlement_period
 ),
 
 filled as (
@@ -147,10 +143,12 @@ select
     s.measurement_quantity,
     s.supplier_id,
     s.gsp_group_id,
+    s.distributor_id,
     s.llfc_id,
     s.bm_unit_id,
     s.market_segment,
     s.domestic_premises,
+    s.energisation_status,
     {%- for p in period_numbers() %}
     coalesce(f.values[list_position(f.periods, {{ p }})], s.kwh_{{ '%02d' % p }}) as kwh_{{ '%02d' % p }},
     {%- endfor %}

@@ -1,4 +1,5 @@
--- Values accepted but flagged for review (DOMAIN.md section 5): a run of at least
+-- Values accepted but flagged for review (DOMAIN.md section 5): metered values of an MPAN registered as
+-- de-energised (settled, since the energy flowed; the registration is probably wrong), a run of at least
 -- var('zero_run_periods') consecutive actual zeros on a metered import MPAN (unmetered street lighting is
 -- rightly zero all day), and actual values above
 -- var('outlier_factor') times the MPAN's usual half-hour level (its annual consumption / 17,520, the
@@ -51,3 +52,11 @@ select
     mpan_core, measurement_quantity, 'OUTLIER' as flag, settlement_period, settlement_period,
     kwh || ' kWh against a usual ' || round(usual_kwh, 3) || ' kWh' as detail
 from outliers
+union all
+select
+    mpan_core, measurement_quantity, 'DE_ENERGISED_WITH_DATA' as flag,
+    list_filter(range(1, 51), lambda p: (present_mask >> p) & 1 = 1)[1] as first_period,
+    list_filter(range(1, 51), lambda p: (present_mask >> p) & 1 = 1)[-1] as last_period,
+    bit_count(present_mask) || ' metered values settled for an MPAN registered as de-energised' as detail
+from {{ ref('int_consumption_gaps') }}
+where energisation_status <> 'E'

@@ -2,7 +2,7 @@
 -- market segment, quantity, period and actual/estimated (DOMAIN.md section 6, steps 1 and 3), each with
 -- the CCC of its attributes from the standing data table. Values stay one column per period until the
 -- sums are taken (ARCHITECTURE.md: aggregation over MPAN-day rows), then become one row per period; the
--- MPAN-day rows are summed once, per LLFC, and losses taken from those sums.
+-- MPAN-day rows are summed once, per distributor and LLFC, and losses taken from those sums.
 with volumes_by_llfc as (
     -- estimated part as value x flag, actual part as total minus estimated: plain sums, no filters; all
     -- exact decimals, so parallel sums give the same result on every rerun
@@ -12,6 +12,7 @@ with volumes_by_llfc as (
         bm_unit_id,
         market_segment,
         measurement_quantity,
+        distributor_id,
         llfc_id,
         {%- for p in period_numbers() %}
         {%- set kwh = 'kwh_%02d' % p %}
@@ -22,12 +23,13 @@ with volumes_by_llfc as (
         sum(case when {{ kwh }} is not null then {{ estimated }} end) as e_n_{{ p }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ ref('int_consumption_estimated') }}
-    group by gsp_group_id, supplier_id, bm_unit_id, market_segment, measurement_quantity, llfc_id
+    group by gsp_group_id, supplier_id, bm_unit_id, market_segment, measurement_quantity, distributor_id, llfc_id
 ),
 
 sums as (
-    -- losses L = V x (LLF - 1) with one LLF per GSP Group, LLFC and period: the factor multiplies each
-    -- LLFC's summed volume, which in exact decimals equals the sum of every MPAN's losses
+    -- losses L = V x (LLF - 1) with one LLF per distributor, LLFC and period: the factor multiplies each
+    -- distributor's LLFC's summed volume, which in exact decimals equals the sum of every MPAN's losses;
+    -- an LLF below 1 makes the losses negative
     select
         v.gsp_group_id,
         v.supplier_id,
@@ -45,7 +47,7 @@ sums as (
         {%- endfor %}
     from volumes_by_llfc as v
     left join {{ ref('int_line_loss_factors') }} as l
-        on v.gsp_group_id = l.gsp_group_id and v.llfc_id = l.llfc_id
+        on v.distributor_id = l.distributor_id and v.llfc_id = l.llfc_id
     group by v.gsp_group_id, v.supplier_id, v.bm_unit_id, v.market_segment, v.measurement_quantity
 ),
 

@@ -1,4 +1,5 @@
--- After estimation every energised, registered MPAN and quantity has a value for every period of the day.
+-- After estimation every energised, registered MPAN and quantity has a value for every period of the day
+-- (a de-energised MPAN's metered values are settled as they are; nothing is expected of it).
 -- Each MPAN-day's periods without a value are found as a bit mask from its period columns, and only the
 -- MPAN-days with one are expanded to periods (a list and a cross join over every MPAN-day cost five times
 -- as much).
@@ -18,6 +19,7 @@ missing as (
                 | case when e.kwh_{{ '%02d' % p }} is not null then {{ 2 ** p }}::ubigint else 0::ubigint end
             {%- endfor %}) as missing_mask
         from {{ ref('int_consumption_estimated') }} as e
+        where e.energisation_status = 'E'
     )
     where missing_mask <> 0
 )
