@@ -149,6 +149,7 @@ VALUE_SIGMA = np.array([0.35, 0.15, 0.02, 0.15], dtype=np.float32)  # spread of 
 ESTIMATED_DAY_SHARE = 0.01  # MPAN-days the data service estimated (comms failure): flag E
 ESTIMATED_PERIOD_SHARE = 0.003
 UNMETERED_DARK_HOURS_PER_YEAR = 4380.0
+BUSINESS_DAY = (1.14, 0.65)  # non-domestic demand of a working and a non-working day, against the mean day
 SOLAR_NOON_UTC_HOUR = 12.1  # about 1.5 degrees west
 
 MPAN_MULTIPLIER = 7_212_376_903  # coprime to 10**10: index -> 10-digit unique id is a bijection
@@ -665,13 +666,14 @@ def _daylight(doy: int, utc_hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def seasonal_day_weights() -> pa.Table:
     """The bundled default season (standing/defaults/load_shape_season.csv): per load shape category of the
     default shape table and calendar day (month, day of month; 29 February included), the day's energy
-    relative to the year's mean day, from this generator's own model: domestic demand peaks in mid-January
-    (1.22) and is lowest in July (0.78); non-domestic demand varies less (working and non-working days
-    averaged out); street lighting follows the hours of darkness; export follows the sun."""
+    relative to the year's mean day on a working and on a non-working day (weekend or bank holiday), from
+    this generator's own model: domestic demand peaks in mid-January (1.22) and is lowest in July (0.78);
+    non-domestic demand varies less over the year but a non-working day has 0.65 / 1.14 of a working day's;
+    street lighting follows the hours of darkness; export follows the sun."""
     categories = [(seg, dom, mq) for seg in SEGMENTS for dom in ("N", "Y") for mq in ("AI", "AE")]
     utc_hours = np.arange(48) / 2 + 0.25
     rows = {"market_segment": [], "domestic_premises": [], "measurement_quantity": [], "month": [],
-            "day_of_month": [], "day_weight": []}
+            "day_of_month": [], "working_day_weight": [], "non_working_day_weight": []}
     day = date(2024, 1, 1)  # a leap year: every calendar day once
     while day.year == 2024:
         doy = day.timetuple().tm_yday
@@ -679,14 +681,15 @@ def seasonal_day_weights() -> pa.Table:
         dark_hours = float(_daylight(doy, utc_hours)[0].sum()) * 0.5
         for seg, dom, mq in categories:
             if mq == "AE":
-                weight = season[SH_SOLAR]
+                working = non_working = season[SH_SOLAR]
             elif seg == "U":
-                weight = dark_hours / (UNMETERED_DARK_HOURS_PER_YEAR / 365)
+                working = non_working = dark_hours / (UNMETERED_DARK_HOURS_PER_YEAR / 365)
             elif dom == "Y":
-                weight = season[SH_DOMESTIC]
+                working = non_working = season[SH_DOMESTIC]
             else:
-                weight = season[SH_NON_DOMESTIC]
-            for name, value in zip(rows, (seg, dom, mq, day.month, day.day, round(float(weight), 6))):
+                working, non_working = (season[SH_NON_DOMESTIC] * factor for factor in BUSINESS_DAY)
+            values = (seg, dom, mq, day.month, day.day, round(float(working), 6), round(float(non_working), 6))
+            for name, value in zip(rows, values):
                 rows[name].append(value)
         day += timedelta(days=1)
     return pa.table(rows)
@@ -723,7 +726,7 @@ def _day(ctx: _Context, offset: int, calendar: SettlementCalendar) -> _Day:
     doy = settlement_date.timetuple().tm_yday
     working = calendar.is_working_day(settlement_date)
     season = _season(doy)
-    business_day = 1.14 if working else 0.65
+    business_day = BUSINESS_DAY[0] if working else BUSINESS_DAY[1]
     dark, sun = _daylight(doy, utc_hours)
 
     shapes = np.zeros((4, periods))

@@ -75,7 +75,8 @@ BASIS_TABLES = [
     ("consumption_after_estimation", "int_consumption_estimated", "mpan_core, measurement_quantity"),
     ("settlement_periods", "int_settlement_periods", "settlement_period"),
 ]
-STANDING_TABLES = ["llf", "gsp_group_take", "ccc", "gsp_groups", "load_shape_default", "load_shape_season", "load_shapes"]
+STANDING_TABLES = ["llf", "gsp_group_take", "ccc", "gsp_groups", "load_shape_default", "load_shape_season", "load_shapes",
+                   "bank_holidays"]
 DBT_SELECTION = ["path:models/staging", "path:models/intermediate", "path:models/marts", "path:tests/settlement"]
 # What each stopping check means, in words for the message.
 STOPPING_CHECKS = {
@@ -167,6 +168,7 @@ def _standing_tables(standing: StandingData, settlement_date: date) -> dict[str,
         "load_shape_default": standing.load_shape_default,
         "load_shape_season": standing.load_shape_season,
         "load_shapes": standing.load_shapes_or_empty(),
+        "bank_holidays": standing.bank_holidays,
     }
 
 

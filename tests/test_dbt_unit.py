@@ -69,6 +69,7 @@ def prepare_environment(root: Path) -> tuple[Path, Path]:
         "load_shape_default": standing.load_shape_default,
         "load_shape_season": standing.load_shape_season,
         "load_shapes": _empty_standing_table("load_shapes"),
+        "bank_holidays": standing.bank_holidays,
     }
     warehouse = root / "warehouse.duckdb"
     create_standing_schema(warehouse, tables)

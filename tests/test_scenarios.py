@@ -201,17 +201,24 @@ def default_annual_consumption_share(settlement_date: date, local_half_hour: int
                                      category: tuple[str, str, str] = ("S", "Y", "AI")) -> Decimal:
     """The share of annual consumption the bundled default load shape gives a local half hour of a date (an
     oracle in Decimal, independent of the dbt models): the default day's shape fraction x the date's day
-    weight / the day weights of the 365 days ending on the date."""
+    weight / the day weights of the 365 days ending on the date, each day's weight its working-day or its
+    non-working-day weight (weekends and bank holidays)."""
     defaults = PROJECT_ROOT / "pipelines" / "standing_data" / "defaults"
     with (defaults / "load_shape_default.csv").open() as handle:
         shape = {int(r["local_half_hour"]): Decimal(r["shape_fraction"]) for r in csv.DictReader(handle)
                  if (r["market_segment"], r["domestic_premises"], r["measurement_quantity"]) == category}
     with (defaults / "load_shape_season.csv").open() as handle:
-        weight = {(int(r["month"]), int(r["day_of_month"])): Decimal(r["day_weight"]) for r in csv.DictReader(handle)
+        season = {(int(r["month"]), int(r["day_of_month"])): r for r in csv.DictReader(handle)
                   if (r["market_segment"], r["domestic_premises"], r["measurement_quantity"]) == category}
-    days = [settlement_date - timedelta(days=k) for k in range(365)]
-    year = sum(weight[(d.month, d.day)] for d in days)
-    return shape[local_half_hour] * weight[(settlement_date.month, settlement_date.day)] / year
+    with (defaults / "bank_holidays.csv").open() as handle:
+        holidays = {date.fromisoformat(r["date"]) for r in csv.DictReader(handle)}
+
+    def weight(day: date) -> Decimal:
+        working = day.weekday() < 5 and day not in holidays
+        return Decimal(season[(day.month, day.day)]["working_day_weight" if working else "non_working_day_weight"])
+
+    year = sum(weight(settlement_date - timedelta(days=k)) for k in range(365))
+    return shape[local_half_hour] * weight(settlement_date) / year
 
 
 def whole_missing_day_expectation() -> tuple[dict, dict]:

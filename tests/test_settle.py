@@ -188,6 +188,13 @@ def test_a_settlement_date_that_has_not_ended_is_refused(tmp_path, capsys):
     )
     standing = tmp_path / "standing"
     standing.mkdir()
+    shutil.copy(PROJECT_ROOT / "pipelines" / "standing_data" / "defaults" / "ccc.csv", standing / "ccc.csv")
+    llf_row = {"distributor_id": "12", "gsp_group_id": "_C", "llfc_id": "D01", "llf": "1.1"}
+    (standing / "llf.csv").write_text(
+        ",".join(catalogue.dataset_columns("llf")) + "\n"
+        + "".join(",".join({**llf_row, "settlement_date": str(today), "settlement_period": str(p)}[c]
+                           for c in catalogue.dataset_columns("llf")) + "\n"
+                  for p in range(1, len(utc_period_starts(today)) + 1)))
     (standing / "gsp_group_take.csv").write_text(
         "gsp_group_id,settlement_date,settlement_period,gsp_group_take_kwh\n"
         + "".join(f"_C,{today},{p},0.660\n" for p in range(1, len(utc_period_starts(today)) + 1))

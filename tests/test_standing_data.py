@@ -190,3 +190,18 @@ def test_without_a_directory_the_record_says_the_set_is_synthetic():
     assert set(by_file) == {"llf.csv", "ccc.csv"}  # no GSP Group Take: it has no default
     assert all(f["source"].startswith("bundled synthetic default") for f in record["files"])
     assert by_file["llf.csv"]["sha256"] is None  # expanded for the run's date: no file
+
+
+def test_the_bundled_season_is_the_generators_model():
+    """load_shape_season.csv is written from pipelines.generate.seasonal_day_weights: the default season
+    is the same synthetic model the generator draws consumption from (docs/settlement.md)."""
+    from pipelines.generate import seasonal_day_weights
+
+    bundled = load_standing_data().load_shape_season.to_pylist()
+    model = seasonal_day_weights().to_pylist()
+    key = ("market_segment", "domestic_premises", "measurement_quantity", "month", "day_of_month")
+    assert sorted(bundled, key=lambda r: [r[k] for k in key]) == sorted(model, key=lambda r: [r[k] for k in key])
+    assert len(model) == 12 * 366
+    domestic = {(r["month"], r["day_of_month"]): r["working_day_weight"] for r in model
+                if (r["market_segment"], r["domestic_premises"], r["measurement_quantity"]) == ("S", "Y", "AI")}
+    assert domestic[(1, 15)] > 1.2 and domestic[(7, 15)] < 0.8

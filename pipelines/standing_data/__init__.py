@@ -147,7 +147,7 @@ class StandingData:
     def record(self, datasets: list[str]) -> str:
         """The run record's `standing_data` (JSON text): whether the set is synthetic and, for each dataset
         of `datasets` the run used, its file, source and SHA-256 (docs/standing_data.md)."""
-        files = [self.files[name] for name in datasets if name in self.files]
+        files = [self.files[name] for name in dict.fromkeys(datasets) if name in self.files]
         return json.dumps({"synthetic": self.synthetic, "files": sorted(files, key=lambda f: f["file"])},
                           sort_keys=True)
 

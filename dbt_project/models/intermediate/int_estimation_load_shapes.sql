@@ -5,8 +5,9 @@
 -- ac_fraction x AC. It carries the season: a winter day of a domestic customer gets more than AC / 365.
 --   load_shapes  where the standing data's load_shapes.csv gives the category and date (all its periods)
 --   default      else the bundled default: the category's day (load_shape_default, by local half hour) times
---                the date's day weight (load_shape_season), over the sum of the day weights of the 365 days
---                ending on the date
+--                the date's day weight (load_shape_season: its working or non-working day weight; weekends
+--                and bank holidays are non-working), over the sum of the day weights of the 365 days ending
+--                on the date
 {%- set settlement_date = "date '" ~ var('settlement_date') ~ "'" %}
 {%- set category = ['gsp_group_id', 'market_segment', 'domestic_premises', 'consent_granularity', 'measurement_quantity'] %}
 with periods as (
@@ -32,12 +33,29 @@ season as (
     select * from {{ ref('stg_standing__load_shape_season') }}
 ),
 
-season_of_the_year as (
-    -- the day weights of the 365 days ending on the settlement date
-    select s.market_segment, s.domestic_premises, s.measurement_quantity, sum(s.day_weight) as year_weight
+year_days as (
+    -- the 365 days ending on the settlement date, each working or not
+    select
+        days.day::date as day,
+        isodow(days.day) <= 5 and days.day::date not in (select date from {{ ref('stg_standing__bank_holidays') }}) as working
     from range({{ settlement_date }} - interval 364 day, {{ settlement_date }} + interval 1 day, interval 1 day) as days(day)
+),
+
+day_weights as (
+    select
+        y.day,
+        s.market_segment,
+        s.domestic_premises,
+        s.measurement_quantity,
+        case when y.working then s.working_day_weight else s.non_working_day_weight end as day_weight
+    from year_days as y
     inner join season as s
-        on s.month = month(days.day) and s.day_of_month = day(days.day)
+        on s.month = month(y.day) and s.day_of_month = day(y.day)
+),
+
+season_of_the_year as (
+    select market_segment, domestic_premises, measurement_quantity, sum(day_weight) as year_weight
+    from day_weights
     group by all
 ),
 
@@ -51,12 +69,11 @@ default_shapes as (
     from periods as p
     inner join {{ ref('stg_standing__load_shape_default') }} as d
         on d.local_half_hour = p.local_half_hour
-    inner join season as s
+    inner join day_weights as s
         on s.market_segment = d.market_segment
        and s.domestic_premises = d.domestic_premises
        and s.measurement_quantity = d.measurement_quantity
-       and s.month = month({{ settlement_date }})
-       and s.day_of_month = day({{ settlement_date }})
+       and s.day = {{ settlement_date }}
     inner join season_of_the_year as y
         on y.market_segment = d.market_segment
        and y.domestic_premises = d.domestic_premises
