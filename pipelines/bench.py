@@ -52,7 +52,8 @@ def code_version() -> str | None:
 
 
 def _timed(stage: str, command: list[str], log: Path) -> tuple[float, float]:
-    """Run one stage as a process (output to `log`); its wall time and the peak memory of its process tree."""
+    """Run one stage (or the floor) as a process (output to `log`); its wall time and the peak memory of its
+    process tree."""
     started = time.perf_counter()
     with open(log, "w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
@@ -60,9 +61,30 @@ def _timed(stage: str, command: list[str], log: Path) -> tuple[float, float]:
         _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        raise MhhsError(f"`mhhs {stage}` failed during the benchmark (output in {log}): "
+        raise MhhsError(f"`{stage}` failed during the benchmark (output in {log}): "
                         + log.read_text()[-800:].strip())
     return round(wall, 2), round(usage.ru_maxrss / 1024**2, 2)
+
+
+# The floor: DuckDB reading the day's consumption landing files once and writing them as Parquet, in a process
+# of its own like the stages. Machines of this kind differ by up to 2x from day to day, so a stage's time is
+# reported beside its ratio to the floor measured in the same run on the same files (DEVELOPERS.md).
+_FLOOR_SCRIPT = """
+import sys, duckdb
+landing, target, fmt = sys.argv[1:4]
+reader = f"read_parquet('{landing}/consumption/*.parquet')" if fmt == "parquet" else (
+    f"read_csv('{landing}/consumption/*.csv', all_varchar = true)")
+duckdb.sql(f"COPY (SELECT * FROM {reader}) TO '{target}' (FORMAT parquet)")
+"""
+
+
+def _floor(landing: Path, file_format: str, work_dir: Path) -> float:
+    """Seconds the floor took (its output removed after)."""
+    target = work_dir / "floor.parquet"
+    wall, _ = _timed("floor", [sys.executable, "-c", _FLOOR_SCRIPT, str(landing), str(target), file_format],
+                     work_dir / "floor.log")
+    target.unlink(missing_ok=True)
+    return wall
 
 
 def _disk_bytes(path: Path) -> int:
@@ -125,6 +147,7 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
                             "--out", str(landing)], work_dir / "generate.log")
     manifest = json.loads((landing / "generation_manifest.json").read_text())
     values = manifest["consumption_rows"]
+    floor_seconds = _floor(landing, file_format, work_dir)
     with _PeakDisk(data) as disk:
         ingest_wall, ingest_peak = _timed("ingest", [mhhs, "--data-dir", str(data), "ingest", str(landing)],
                                           work_dir / "ingest.log")
@@ -156,6 +179,11 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
         "stages": stages,
         "end_to_end_seconds": round(ingest_wall + settle_wall, 2),
         "end_to_end_values_per_second": round(values / (ingest_wall + settle_wall)),
+        "floor": {"seconds": floor_seconds,
+                  "what": "DuckDB reading the consumption landing files once and writing them as Parquet",
+                  "ingest_ratio": round(ingest_wall / floor_seconds, 2),
+                  "settle_ratio": round(settle_wall / floor_seconds, 2),
+                  "end_to_end_ratio": round((ingest_wall + settle_wall) / floor_seconds, 2)},
         "disk_bytes": {"lake": _disk_bytes(data / "lake"), "runs": _disk_bytes(data / "runs"),
                        "warehouse": _disk_bytes(data / "warehouse.duckdb"), "peak_while_running": disk.peak},
         "machine": machine(),
@@ -182,20 +210,21 @@ def load_results(results_dir: Path = RESULTS_DIR) -> list[dict]:
 def results_table(results: list[dict]) -> str:
     lines = ["| MPANs | days | landing | values | ingest | settle (gate inside) | gate | end to end | values/s end to end "
              "| aggregation with correction, values/s | peak memory ingest / settle | lake + runs on disk (most while running) "
-             "| measured on |",
-             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+             "| floor; end to end / floor | measured on |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|"]
     for r in results:
         s = r["stages"]
         disk = (r["disk_bytes"]["lake"] + r["disk_bytes"]["runs"] + r["disk_bytes"]["warehouse"]) / 1024**3
         aggregation = s.get("aggregation", {}).get("values_per_second")
         peak = r["disk_bytes"].get("peak_while_running")
         peak_disk = f" ({peak / 1024**3:.1f} GiB)" if peak else ""
+        floor = f"{r['floor']['seconds']} s; {r['floor']['end_to_end_ratio']}x" if r.get("floor") else "not measured"
         lines.append(
             f"| {r['mpans']:,} | {r['days']} | {r['format']} | {r['values']:,} | {s['ingest']['wall_seconds']} s "
             f"| {s['settle']['wall_seconds']} s | {s['gate']['wall_seconds']} s | {r['end_to_end_seconds']} s "
             f"| {r['end_to_end_values_per_second']:,} | {f'{aggregation:,}' if aggregation else 'not recorded'} "
             f"| {s['ingest']['peak_memory_gib']} / "
-            f"{s['settle']['peak_memory_gib']} GiB | {disk:.2f} GiB{peak_disk} | {r['date']}, {r['machine']['cores']} cores, "
+            f"{s['settle']['peak_memory_gib']} GiB | {disk:.2f} GiB{peak_disk} | {floor} | {r['date']}, {r['machine']['cores']} cores, "
             f"{r['machine']['memory_gib']} GiB |")
     return "\n".join(lines)
 

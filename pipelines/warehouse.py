@@ -79,7 +79,7 @@ def view_definitions(lake: Lake) -> dict[str, str]:
 # Values a settlement run refused (dbt model int_consumption_refused), in words.
 SETTLEMENT_REFUSALS = {
     "NOT_REGISTERED": "no registration in force for the MPAN and quantity on the settlement date",
-    "NOT_ENERGISED": "the MPAN is de-energised on the settlement date (runs before 0.8.0 only: since then a de-energised MPAN's metered values are settled and flagged for review)",
+    "NOT_ENERGISED": "the MPAN is de-energised on the settlement date (runs before 0.8.0 only: since then the metered values of a de-energised MPAN are settled and flagged for review)",
     "DATA_SERVICE_NOT_APPOINTED": "sent by a data service not appointed to the MPAN on the settlement date",
     "FUTURE_PERIOD": "the period had not ended when the run started",
     "ABOVE_PHYSICAL_MAXIMUM": "above the physical maximum for the market segment and premises (dbt var physical_max_kwh)",

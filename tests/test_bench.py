@@ -25,6 +25,11 @@ def test_a_small_benchmark_records_each_stage_its_steps_memory_and_disk(tmp_path
     assert result["end_to_end_seconds"] == round(
         result["stages"]["ingest"]["wall_seconds"] + result["stages"]["settle"]["wall_seconds"], 2)
     assert all(result["disk_bytes"][part] > 0 for part in ("lake", "runs", "warehouse"))
+    # the floor measured in the same run on the same files, and each stage as a ratio to it
+    floor = result["floor"]
+    assert floor["seconds"] > 0
+    assert floor["end_to_end_ratio"] == round(result["end_to_end_seconds"] / floor["seconds"], 2)
+    assert floor["ingest_ratio"] == round(result["stages"]["ingest"]["wall_seconds"] / floor["seconds"], 2)
 
 
 def test_the_committed_results_render_as_a_table_row_and_plotted_points_each():
