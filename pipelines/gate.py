@@ -40,6 +40,8 @@ GATE_RELATIONS = {
     "gsp_group_take": "standing/gsp_group_take.parquet",
     "ccc": "standing/ccc.parquet",
     "load_shape_default": "standing/load_shape_default.parquet",
+    "load_shape_season": "standing/load_shape_season.parquet",
+    "load_shapes": "standing/load_shapes.parquet",
 }
 # Catalogue suites checked against a relation of another name.
 SUITE_OF_RELATION = {"registrations_in_force": "registrations"}

@@ -94,6 +94,16 @@ def _figures(run, lake: Lake) -> dict:
             "FROM supplier_volumes v JOIN ccc c USING (ccc_id) WHERE c.component = 'C' "
             "GROUP BY v.supplier_id ORDER BY v.supplier_id"
         ).fetchall()
+    figures["losses"] = None
+    if has["volumes"] and has["ccc"]:
+        # losses per GSP Group and quantity against the metered volume: negative where LLFs are below 1
+        figures["losses"] = con.execute(
+            "SELECT v.gsp_group_id, v.measurement_quantity, "
+            "sum(CASE WHEN c.component = 'C' THEN v.uncorrected_kwh ELSE 0 END)::DOUBLE, "
+            "sum(CASE WHEN c.component = 'L' THEN v.uncorrected_kwh ELSE 0 END)::DOUBLE, "
+            "count(*) FILTER (WHERE c.component = 'L' AND v.uncorrected_kwh < 0) "
+            "FROM supplier_volumes v JOIN ccc c USING (ccc_id) GROUP BY ALL ORDER BY 1, 2"
+        ).fetchall()
     figures["correction"] = None
     if has["correction"]:
         rows = con.execute(
@@ -227,6 +237,20 @@ def _counts_table(figures: dict) -> str:
         f'<tr><td>{escape(label)}</td><td class="n">{value:,}</td></tr>' for label, value in rows) + "</tbody></table>"
 
 
+def _losses_table(rows: list[tuple]) -> str:
+    body = "".join(
+        f'<tr><td>{escape(group)}</td><td>{escape(quantity)}</td><td class="n">{consumption:,.3f}</td>'
+        f'<td class="n">{losses:,.3f}</td><td class="n">{(100 * losses / consumption if consumption else 0):.2f}%</td>'
+        f'<td class="n">{negative:,}</td></tr>'
+        for group, quantity, consumption, losses, negative in rows)
+    return ("<p>Metered volume (consumption components) and the losses added to it with the line loss factors of "
+            "each MPAN's distributor and LLFC, before correction. Losses are negative where an LLF is below 1 (a "
+            "site that reduces the network's losses); the last column counts the losses volumes (per period, "
+            "supplier, BM Unit and CCC) that are negative.</p><table><thead><tr><th>GSP Group</th><th>quantity</th>"
+            "<th>metered kWh</th><th>losses kWh</th><th>losses / metered</th><th>negative losses volumes</th></tr>"
+            f"</thead><tbody>{body}</tbody></table>")
+
+
 def _rules_table(gate_result: GateResult | None) -> str:
     if gate_result is None:
         return "<p>The gate did not run: the run stopped before its outputs existed.</p>"
@@ -282,6 +306,8 @@ def render_report(run, lake: Lake, gate_result: GateResult | None, stopped_by: l
         sections.append("<h2>Actual and estimated consumption per supplier</h2>"
                         "<p>Share of each supplier's consumption (component C, before correction) from actual "
                         "and from estimated values.</p>" + _share_chart(figures["shares"]))
+    if figures["losses"]:
+        sections.append(f"<h2>Line losses</h2>{_losses_table(figures['losses'])}")
     if figures["correction"] is not None:
         sections.append(
             "<h2>GSP Group Correction factor over the day</h2>"

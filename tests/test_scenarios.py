@@ -14,6 +14,8 @@
                                                           run_id left out), worked out by hand; a
                                                           settlement_period written `a..b` stands for every
                                                           period from a to b with the same values
+    then/report_matches.yml                               optional: patterns (report_matches) the published
+                                                          data_quality_report.html must match
     then/review_flags.csv                                 optional: the review flags expected (only the
                                                           columns it lists are compared)
     then/stopped.yml                                      instead: the run must stop (non-zero exit), its
@@ -179,6 +181,13 @@ def test_scenario(name, tmp_path, capsys):
         columns, expected = read_expected(then / f"{table}.csv")
         assert sorted(columns) == sorted(c for c in contract if c != "run_id"), f"then/{table}.csv columns {columns}"
         problems += compare(table, expected, published, columns)
+    if (then / "report_matches.yml").is_file():
+        # optional: patterns the published data-quality report of every run must match
+        patterns = yaml.safe_load((then / "report_matches.yml").read_text())["report_matches"]
+        for settlement_date, run_type in runs_of(when):
+            report = (out_dir / run_type / settlement_date / "data_quality_report.html").read_text()
+            problems += [f"report of {run_type} {settlement_date} does not match {p!r}" for p in patterns
+                         if not re.search(p, report)]
     if (then / "review_flags.csv").is_file():
         # optional: the review flags expected, compared on the columns then/ lists
         _, published = read_published([out_dir / t / d / "review_flags.csv" for d, t in runs_of(when)])
