@@ -234,13 +234,18 @@ def start_run(data_dir: Path, settlement_date: date, run_type: str, standing_dir
         standing_data=standing.record([*tables, "settlement_calendar", "bank_holidays"]),
     )
     run.run_dir.mkdir(parents=True)
-    snapshot_landing_files(lake, run.run_dir / "basis")
-    # taken once the log was read: every landing file the run uses was committed before its data cut-off
+    # The ingestion log is read aside first, so the data cut-off (taken once it was read: every landing file
+    # the run uses was committed before it) goes into the record; it joins basis/ once the run is recorded,
+    # so no basis file ever exists without its run's record.
+    snapshot = snapshot_landing_files(lake, run.run_dir / ".snapshot")
     run.data_cut_off = datetime.now(timezone.utc)
     record = {"run_id": run.run_id, "run_type": run_type, "settlement_date": settlement_date, "version": version,
               "started_at": run.started_at, "dispute_reference": dispute_reference,
               "data_cut_off": run.data_cut_off, "standing_data": run.standing_data}
     _write_record(run.run_dir / "started.parquet", record, STARTED_SCHEMA)
+    (run.run_dir / "basis").mkdir()
+    os.replace(snapshot, run.run_dir / "basis" / snapshot.name)
+    snapshot.parent.rmdir()
     (run.run_dir / "standing").mkdir()
     with duckdb.connect() as con:
         for name, table in tables.items():
@@ -257,8 +262,8 @@ def open_run(run_dir: Path, out_dir: Path) -> SettlementRun:
     if not started.exists():
         raise MhhsError(f"{run_dir} is not a settlement run: it has no started.parquet")
     with duckdb.connect() as con:
-        relation = con.sql(f"SELECT * FROM read_parquet('{started}')")
-        record = dict(zip(relation.columns, relation.fetchone()))
+        row = con.execute(f"SELECT * FROM read_parquet('{started}')").fetchone()
+        record = dict(zip([column[0] for column in con.description], row))
     cut_off = record.get("data_cut_off")
     return SettlementRun(run_id=record["run_id"], run_type=record["run_type"], settlement_date=record["settlement_date"],
                          version=record["version"], started_at=record["started_at"].astimezone(timezone.utc),
