@@ -21,18 +21,27 @@ MPAN = "1200012345679"
 DAY = "2026-10-25"
 
 
+def ingest_once(tmp_path_factory, name: str, landing: Path) -> Path:
+    """A data directory with `landing` ingested (a module fixture: tests work on copies of it)."""
+    data_dir = tmp_path_factory.mktemp(name) / "data"
+    assert cli.main(["--data-dir", str(data_dir), "ingest", str(landing)]) == 0
+    return data_dir
+
+
+def copy_of(data_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    return copy
+
+
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("ingested") / "data"
-    assert cli.main(["--data-dir", str(data_dir), "ingest", str(SAMPLE)]) == 0
-    return data_dir
+    return ingest_once(tmp_path_factory, "ingested", SAMPLE)
 
 
 @pytest.fixture
 def data_dir(ingested, tmp_path):
-    copy = tmp_path / "data"
-    shutil.copytree(ingested, copy)
-    return copy
+    return copy_of(ingested, tmp_path)
 
 
 def settle(capsys, data_dir: Path, standing: Path = SAMPLE / "standing", day: str = DAY, run_type: str = "SF"):
@@ -218,16 +227,12 @@ SCENARIO_DAY = "2026-11-10"
 
 @pytest.fixture(scope="module")
 def scenario_ingested(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("scenario") / "data"
-    assert cli.main(["--data-dir", str(data_dir), "ingest", str(SCENARIO)]) == 0
-    return data_dir
+    return ingest_once(tmp_path_factory, "scenario", SCENARIO)
 
 
 @pytest.fixture
 def scenario_data(scenario_ingested, tmp_path):
-    copy = tmp_path / "data"
-    shutil.copytree(scenario_ingested, copy)
-    return copy
+    return copy_of(scenario_ingested, tmp_path)
 
 
 def mhhs_settle(capsys, data_dir: Path, run_type: str, *extra: str, standing: Path | None = SCENARIO / "standing"):
