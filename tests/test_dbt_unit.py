@@ -13,7 +13,6 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 import yaml
 
@@ -21,14 +20,12 @@ from pipelines import catalogue
 from pipelines.ingest import ingest
 from pipelines.lake import Lake
 from pipelines.settle import create_standing_schema
-from pipelines.standing_data import expand_llf, load_standing_data
+from pipelines.standing_data import empty_table, expand_llf, load_standing_data
 from tests.conftest import BIN_DIR, PROJECT_ROOT
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 SETTLEMENT_DATE = "2026-10-25"
 MPAN = "1200012345679"
-_ARROW_TYPES = {"string": pa.string(), "date": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC"),
-                "decimal": pa.float64(), "integer": pa.int64()}
 
 
 def unit_test_definitions() -> list[dict]:
@@ -37,11 +34,6 @@ def unit_test_definitions() -> list[dict]:
     for path in sorted((DBT_PROJECT / "models").rglob("*.yml")):
         tests += (yaml.safe_load(path.read_text()) or {}).get("unit_tests") or []
     return tests
-
-
-def _empty_standing_table(name: str) -> pa.Table:
-    columns = catalogue.dataset(name).columns
-    return pa.table({c.name: pa.array([], type=_ARROW_TYPES[c.type]) for c in columns})
 
 
 def prepare_environment(root: Path) -> tuple[Path, Path]:
@@ -63,12 +55,12 @@ def prepare_environment(root: Path) -> tuple[Path, Path]:
     standing = load_standing_data(None)
     tables = {
         "llf": expand_llf(standing.distributors, standing.llfc, [date.fromisoformat(SETTLEMENT_DATE)]),
-        "gsp_group_take": _empty_standing_table("gsp_group_take"),
+        "gsp_group_take": empty_table("gsp_group_take"),
         "ccc": standing.ccc,
         "gsp_groups": standing.gsp_groups,
         "load_shape_default": standing.load_shape_default,
         "load_shape_season": standing.load_shape_season,
-        "load_shapes": _empty_standing_table("load_shapes"),
+        "load_shapes": empty_table("load_shapes"),
         "bank_holidays": standing.bank_holidays,
     }
     warehouse = root / "warehouse.duckdb"
