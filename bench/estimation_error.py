@@ -26,8 +26,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.generate import generate  # noqa: E402
-from pipelines.standing_data import DEFAULTS_DIR  # noqa: E402
+from pipelines.synthetic.generate import generate  # noqa: E402
+from pipelines.reference.standing_data import DEFAULTS_DIR  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CATEGORY = """case

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta, timezone
 from airflow.sdk import Asset, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from pipelines.errors import MhhsError
+from pipelines.core.errors import MhhsError
 from pipelines.ingest import ingest_landing_file, lake_partitions, pending_landing_files
-from pipelines.lake import Lake
-from pipelines.orchestration import Folders, task_defaults
-from pipelines.warehouse import refresh_views
+from pipelines.jobs.orchestration import Folders, task_defaults
+from pipelines.outputs.warehouse import refresh_views
+from pipelines.reference.lake import Lake
 
 LAKE = Asset(name="mhhs_lake", uri="file:///mhhs/lake")
 

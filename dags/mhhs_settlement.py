@@ -32,9 +32,11 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from pipelines.errors import MhhsError, RunRefused
-from pipelines.orchestration import Folders, settlement_runs_to_perform, task_defaults
-from pipelines.settle import finish_run, open_run, run_gsp_groups, settle_partition, start_run
+from pipelines.core.errors import MhhsError, RunRefused
+from pipelines.jobs.orchestration import Folders, settlement_runs_to_perform, task_defaults
+from pipelines.jobs.settlement import finish_run
+from pipelines.settle.partition import settle_partition
+from pipelines.settle.run import open_run, run_gsp_groups, start_run
 
 UK = "Europe/London"
 

@@ -8,8 +8,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from pipelines import validation
-from pipelines.errors import MhhsError
+from pipelines.core import validation
+from pipelines.core.errors import MhhsError
 
 # Files the commands create (lake, warehouse, published outputs, logs) are readable by their owner only,
 # whatever the caller's umask: registration and consumption data are personal data when linked.
@@ -134,7 +134,7 @@ def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "generate":
-        from pipelines.generate import generate
+        from pipelines.synthetic.generate import generate
 
         summary = generate(
             out_dir=args.out,
@@ -148,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
         _print_json(summary)
         return 0
     if args.command == "ingest":
-        from pipelines.ingest import ingest, render_summary
+        from pipelines.jobs.ingestion import ingest
+        from pipelines.ingest import render_summary
 
         summary = ingest(args.landing_dir, args.data_dir)
         if args.json:
@@ -161,8 +162,8 @@ def run(args: argparse.Namespace) -> int:
             return 1
         return 0
     if args.command == "settle":
-        from pipelines.settle import settle
-        from pipelines.standing_data import SYNTHETIC_WARNING
+        from pipelines.jobs.settlement import settle
+        from pipelines.reference.standing_data import SYNTHETIC_WARNING
 
         run = settle(args.data_dir, args.date, args.run_type, args.standing_data, args.out, args.dispute)
         if run.synthetic_standing_data:
@@ -172,12 +173,12 @@ def run(args: argparse.Namespace) -> int:
               + (f"; WARNING: {SYNTHETIC_WARNING}" if run.synthetic_standing_data else ""))
         return 0
     if args.command == "sql":
-        from pipelines.sql import query
+        from pipelines.outputs.sql import query
 
         print(query(args.data_dir, args.query, args.csv, args.parquet, args.max_rows))
         return 0
     if args.command == "catalogue":
-        from pipelines.catalogue.artefacts import write_artefacts
+        from pipelines.architecture.catalogue_artefacts import write_artefacts
 
         changed = write_artefacts(check_only=args.check)
         for path in changed:
@@ -204,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"dbt docs site: {args.site / 'dbt' / 'static_index.html'}\ndiagrams: {page}")
         return 0
     if args.command == "bench":
-        from pipelines.bench import render_results, run_bench, write_result
+        from pipelines.bench.runner import render_results, run_bench, write_result
 
         work_dir = args.data_dir / "bench" / (args.name or f"{args.mpans}_{args.days}d_{args.format}")
         result = run_bench(args.mpans, args.days, args.format, work_dir, args.name)
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"result: {path}; table and plot: docs/benchmarks.md, docs/bench_scale.svg")
         return 0
     if args.command == "demo":
-        from pipelines.demo import demo
+        from pipelines.jobs.demo import demo
 
         return demo(args.data_dir)
     raise MhhsError(f"unknown command {args.command}")
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("MHHS_DEBUG"):
             raise
         if type(error).__name__ == "OutOfMemoryException":  # DuckDB could not spill enough under the limit
-            from pipelines.resources import memory_limit
+            from pipelines.core.resources import memory_limit
 
             print(f"mhhs {args.command}: DuckDB ran out of memory within MHHS_MEMORY_LIMIT={memory_limit()} "
                   f"({str(error).splitlines()[0]}); nothing was published. Raise MHHS_MEMORY_LIMIT and rerun.",

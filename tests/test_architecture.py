@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines import architecture, catalogue, cli
+from pipelines import architecture
+from pipelines import catalogue
+from pipelines import cli
 from pipelines.architecture import data_model, interfaces, principles, roles, sequence
 from pipelines.architecture.dbt_lineage import lineage, parse_manifest
 from pipelines.catalogue import CatalogueError
@@ -112,7 +114,7 @@ with DAG("test_ingest", schedule=None):
 
     @task(outlets=[lake])
     def ingest_file(path):
-        from pipelines.ingest import ingest
+        from pipelines.jobs.ingestion import ingest
         return path
 
     ingest_file.expand(path=list_landing_files())
@@ -124,8 +126,8 @@ with DAG("test_settlement", schedule=[lake]):
 
     @task
     def settle_gsp_group(group):
-        from pipelines import settle
-        return settle.settle_partition
+        from pipelines.settle import partition
+        return partition.settle_partition
 
     @task
     def gate_and_publish(groups):
@@ -218,7 +220,7 @@ def test_the_committed_schema_is_the_one_ingestion_uses():
 
 def test_every_interface_the_code_reads_or_writes_has_a_page():
     from pipelines.ingest import LANDING_FORMATS
-    from pipelines.settle import PUBLISHED_TABLES
+    from pipelines.settle.publish import PUBLISHED_TABLES
 
     names = {i.name for i in interfaces.interfaces()}
     assert {f"consumption_{suffix[1:]}" for suffix in LANDING_FORMATS["consumption"]} <= names

@@ -4,7 +4,7 @@ are run with `make bench`, never as timed tests)."""
 import json
 import shutil
 
-from pipelines.bench import (RESULTS_DIR, TABLE_END, TABLE_START, load_results, render_results, results_table,
+from pipelines.bench.runner import (RESULTS_DIR, TABLE_END, TABLE_START, load_results, render_results, results_table,
                              run_bench, scale_plot)
 from tests.conftest import PROJECT_ROOT
 

@@ -3,8 +3,8 @@ from datetime import date
 
 import pytest
 
-from pipelines.errors import MhhsError, RunRefused
-from pipelines.standing_data.calendar import SettlementCalendar
+from pipelines.core.errors import MhhsError, RunRefused
+from pipelines.reference.standing_data.calendar import SettlementCalendar
 from tests.conftest import PROJECT_ROOT
 
 # A standing data directory holding the files --standing-data requires (llf.csv, gsp_group_take.csv, ccc.csv).
@@ -82,7 +82,7 @@ def test_every_settlement_date_is_due_exactly_once_per_run_type(calendar):
 
 
 def test_a_user_calendar_and_holidays_replace_the_defaults(tmp_path):
-    from pipelines.standing_data import load_standing_data
+    from pipelines.reference.standing_data import load_standing_data
 
     for name in ("llf.csv", "gsp_group_take.csv", "ccc.csv"):  # required with a directory
         shutil.copy(REQUIRED_STANDING / name, tmp_path / name)
@@ -99,7 +99,7 @@ def test_a_user_calendar_and_holidays_replace_the_defaults(tmp_path):
 
 
 def test_the_timetable_order_is_by_working_days_with_ad_hoc_runs_last_whatever_the_file_order(tmp_path):
-    from pipelines.standing_data import load_standing_data
+    from pipelines.reference.standing_data import load_standing_data
 
     for name in ("llf.csv", "gsp_group_take.csv", "ccc.csv"):
         shutil.copy(REQUIRED_STANDING / name, tmp_path / name)

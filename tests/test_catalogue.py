@@ -158,7 +158,7 @@ def _run_gx_checkpoint(dataset_name: str, frame: pd.DataFrame):
 
 
 def test_generated_gx_suites_pass_the_bundled_standing_data_in_a_real_checkpoint():
-    from pipelines.standing_data import load_standing_data
+    from pipelines.reference.standing_data import load_standing_data
 
     standing = load_standing_data()
     for name in ("gsp_groups", "ccc", "settlement_calendar", "bank_holidays", "llfc"):
@@ -167,7 +167,7 @@ def test_generated_gx_suites_pass_the_bundled_standing_data_in_a_real_checkpoint
 
 
 def test_generated_gx_suite_fails_broken_standing_data_naming_the_rules():
-    from pipelines.standing_data import load_standing_data
+    from pipelines.reference.standing_data import load_standing_data
 
     ccc = load_standing_data().ccc.to_pandas()
     ccc.loc[0, "scaling_weight"] = 2.0
@@ -196,7 +196,7 @@ def test_generated_dbt_tests_pass_on_the_default_seeds_and_catch_a_broken_value(
 
 
 def test_generated_lake_source_tests_pass_on_the_ingested_sample(run_dbt, tmp_path):
-    from pipelines.ingest import ingest
+    from pipelines.jobs.ingestion import ingest
 
     data_dir = tmp_path / "data"
     assert not ingest(PROJECT_ROOT / "sample_data" / "landing", data_dir).refused

@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import cli
-from pipelines.errors import MhhsError
-from pipelines.orchestration import settlement_runs_to_perform
-from pipelines.settle import PUBLISHED_TABLES
+from pipelines.core.errors import MhhsError
+from pipelines.jobs.orchestration import settlement_runs_to_perform
+from pipelines.settle.publish import PUBLISHED_TABLES
 from tests.conftest import PROJECT_ROOT
 
 DAGS = PROJECT_ROOT / "dags"
@@ -145,8 +145,8 @@ def test_a_run_by_hand_with_a_bad_date_or_half_its_params_fails_with_a_message_a
     (date(2026, 10, 31), []),
 ])
 def test_a_scheduled_run_performs_the_runs_the_calendar_has_due(today, expected):
-    from pipelines.standing_data import load_standing_data
-    from pipelines.standing_data.calendar import SettlementCalendar
+    from pipelines.reference.standing_data import load_standing_data
+    from pipelines.reference.standing_data.calendar import SettlementCalendar
 
     runs = settlement_runs_to_perform(today, None, None, STANDING)
     calendar = SettlementCalendar.from_standing_data(load_standing_data(STANDING))

@@ -17,10 +17,10 @@ import pytest
 import yaml
 
 from pipelines import catalogue
-from pipelines.ingest import ingest
-from pipelines.lake import Lake
-from pipelines.settle import create_standing_schema
-from pipelines.standing_data import empty_table, expand_llf, load_standing_data
+from pipelines.jobs.ingestion import ingest
+from pipelines.reference.lake import Lake
+from pipelines.reference.standing_data import empty_table, expand_llf, load_standing_data
+from pipelines.settle.run import create_standing_schema
 from tests.conftest import BIN_DIR, PROJECT_ROOT
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"

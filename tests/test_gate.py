@@ -18,9 +18,11 @@ import duckdb
 import pytest
 
 from pipelines import cli
-from pipelines.errors import MhhsError
-from pipelines.gate import GATE_RELATIONS, SUITES_DIR, GateProcess, run_gate, suite_expectations
-from pipelines.settle import finish_run, settle_partition, start_run
+from pipelines.core.errors import MhhsError
+from pipelines.jobs.settlement import finish_run
+from pipelines.quality.gate import GATE_RELATIONS, SUITES_DIR, GateProcess, run_gate, suite_expectations
+from pipelines.settle.partition import settle_partition
+from pipelines.settle.run import start_run
 from tests.conftest import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"

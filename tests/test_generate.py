@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.catalogue import dataset_columns
-from pipelines.errors import MhhsError
-from pipelines.generate import DEFAULT_FAULT_RATES, FAULT_NAMES, MANIFEST_FILE, ROW_FAULTS, generate
-from pipelines.mpan import is_valid_mpan_core
-from pipelines.periods import settlement_date_and_period
+from pipelines.core.errors import MhhsError
+from pipelines.core.mpan import is_valid_mpan_core
+from pipelines.core.periods import settlement_date_and_period
+from pipelines.synthetic.generate import DEFAULT_FAULT_RATES, FAULT_NAMES, MANIFEST_FILE, ROW_FAULTS, generate
 
 AUTUMN_START = date(2026, 10, 24)  # 2026-10-24 has 48 periods, 2026-10-25 (clock change) has 50
 SPRING_DAY = date(2026, 3, 29)  # 46 periods

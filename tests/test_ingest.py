@@ -34,14 +34,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import catalogue, cli
+from pipelines import catalogue
+from pipelines import cli
 from pipelines import ingest as ingest_module
 from pipelines.catalogue.sql_rules import rules_for
-from pipelines.generate import MANIFEST_FILE, generate
-from pipelines.lake import Lake
-from pipelines.mpan import is_valid_mpan_core, mpan_cores
-from pipelines.periods import utc_period_starts
-from pipelines.warehouse import refresh_views
+from pipelines.core.mpan import is_valid_mpan_core, mpan_cores
+from pipelines.core.periods import utc_period_starts
+from pipelines.outputs.warehouse import refresh_views
+from pipelines.reference.lake import Lake
+from pipelines.synthetic.generate import MANIFEST_FILE, generate
 from tests.conftest import BIN_DIR, PROJECT_ROOT
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "ingest"
@@ -531,7 +532,7 @@ def test_reingesting_the_same_landing_directory_changes_nothing(tmp_path, capsys
     assert sorted(query(data_dir, "SELECT * FROM quarantine"), key=str) == quarantine_before
 
 
-# ---- generated samples (pipelines.generate and its manifest) ---------------------------------------------
+# ---- generated samples (pipelines.synthetic.generate and its manifest) ---------------------------------------------
 
 
 def generated(tmp_path: Path, fault_rates: dict, file_format: str = "csv") -> tuple[Path, dict]:
@@ -882,7 +883,7 @@ def test_regression_dip_raw_record_keeps_a_period_that_is_not_an_object(tmp_path
     assert 42 in list(nested_values(json.loads(raw)))
 
 
-# ---- hashing beside the work, and memory (pipelines.resources) ------------------------------------------
+# ---- hashing beside the work, and memory (pipelines.core.resources) ------------------------------------------
 
 
 def test_a_file_ingested_before_sizes_were_recorded_is_still_found_already_ingested(tmp_path, capsys):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipelines.mpan import check_digit, check_digits, is_valid_mpan_core, mpan_cores
+from pipelines.core.mpan import check_digit, check_digits, is_valid_mpan_core, mpan_cores
 
 
 @pytest.mark.parametrize("mpan_core", ["1200012345679", "2000012345672"])

@@ -11,10 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import cli
-from pipelines.mpan import check_digit
-from pipelines.errors import MhhsError
-from pipelines.settle import (PUBLISHED_TABLES, finish_run, open_run, run_gsp_groups, settle, settle_partition,
-                              start_run)
+from pipelines.core.errors import MhhsError
+from pipelines.core.mpan import check_digit
+from pipelines.jobs.settlement import finish_run, settle
+from pipelines.settle.partition import settle_partition
+from pipelines.settle.publish import PUBLISHED_TABLES
+from pipelines.settle.run import open_run, run_gsp_groups, start_run
 from tests.conftest import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"

@@ -2,7 +2,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from pipelines.periods import periods_in_day, settlement_date_and_period, utc_period_starts
+from pipelines.core.periods import periods_in_day, settlement_date_and_period, utc_period_starts
 
 UTC = timezone.utc
 

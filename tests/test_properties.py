@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipelines import catalogue
+from pipelines.core.mpan import CHECK_WEIGHTS, check_digit, check_digits, is_valid_mpan_core
+from pipelines.core.periods import LONDON, periods_in_day, settlement_date_and_period, utc_period_starts
 from pipelines.ingest import _derived_sql, _ingest_file
-from pipelines.lake import Lake
-from pipelines.mpan import CHECK_WEIGHTS, check_digit, check_digits, is_valid_mpan_core
-from pipelines.periods import LONDON, periods_in_day, settlement_date_and_period, utc_period_starts
+from pipelines.reference.lake import Lake
 from tests.conftest import PROJECT_ROOT
 
 UTC = timezone.utc
@@ -46,7 +46,7 @@ def test_every_day_of_eight_years_has_its_periods_in_order_and_each_maps_back_to
 
 
 def test_ingestion_sql_derives_the_same_local_date_and_period_as_python_for_every_half_hour_of_eight_years():
-    """Ingestion derives settlement date and period in DuckDB (ICU): the same answer as pipelines.periods
+    """Ingestion derives settlement date and period in DuckDB (ICU): the same answer as pipelines.core.periods
     for all 140,000 half hours."""
     item = next(i for i in catalogue.dataset("consumption").columns if i.name == "utc_period_start")
     derived = _derived_sql(catalogue.dataset("consumption"), item)

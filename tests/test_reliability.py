@@ -25,12 +25,12 @@ import duckdb
 import pytest
 
 from pipelines import cli
-from pipelines.errors import MhhsError
-from pipelines.lake import Lake
-from pipelines.locks import INTERRUPTED
-from pipelines.report import REPORT_NAME
-from pipelines.settle import settle
-from pipelines.warehouse import refresh_views
+from pipelines.core.errors import MhhsError
+from pipelines.jobs.settlement import settle
+from pipelines.outputs.warehouse import refresh_views
+from pipelines.quality.report import REPORT_NAME
+from pipelines.reference.lake import Lake
+from pipelines.settle.run import INTERRUPTED
 from tests.conftest import BIN_DIR, PROJECT_ROOT
 
 DAY = "2026-03-29"  # the spring clock change: 46 periods
@@ -486,7 +486,7 @@ def test_settle_arguments_are_validated_before_use(world, tmp_path, capsys, args
 
 
 def test_settlement_parameters_from_other_callers_are_validated_too(tmp_path):
-    """Airflow tasks call pipelines.settle directly with DAG params."""
+    """Airflow tasks call pipelines.settle.run directly with DAG params."""
     with pytest.raises(MhhsError, match="is not a run type"):
         settle(tmp_path / "data", "2026-03-29", "SF/../x")
     with pytest.raises(MhhsError, match="is not a date"):

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import catalogue
-from pipelines.lake import Lake
-from pipelines.settle import FINISHED_SCHEMA, STARTED_SCHEMA
-from pipelines.warehouse import refresh_views
+from pipelines.outputs.warehouse import refresh_views
+from pipelines.reference.lake import Lake
+from pipelines.settle.run import FINISHED_SCHEMA, STARTED_SCHEMA
 
 DAY = date(2026, 11, 10)
 T0 = datetime(2026, 11, 20, 7, 0, tzinfo=timezone.utc)

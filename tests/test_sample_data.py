@@ -1,6 +1,6 @@
 from datetime import date
 
-from pipelines.generate import generate
+from pipelines.synthetic.generate import generate
 from tests.conftest import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"

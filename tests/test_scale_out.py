@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import cli
-from pipelines.settle import PUBLISHED_TABLES
+from pipelines.settle.publish import PUBLISHED_TABLES
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.skipif(

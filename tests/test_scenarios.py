@@ -35,7 +35,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines import catalogue, cli
+from pipelines import catalogue
+from pipelines import cli
 from tests.conftest import PROJECT_ROOT
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"

@@ -12,8 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import catalogue, cli
-from pipelines.periods import LONDON, utc_period_starts
+from pipelines import catalogue
+from pipelines import cli
+from pipelines.core.periods import LONDON, utc_period_starts
 from tests.conftest import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
@@ -307,8 +308,8 @@ def test_a_dispute_reference_on_another_run_type_or_malformed_is_a_usage_error(t
 def test_a_run_on_the_bundled_synthetic_set_says_so_in_its_output_record_and_report(scenario_data, capsys, monkeypatch):
     """The bundled set has no GSP Group Take, so `mhhs settle` without --standing-data stops (tested above);
     here one is added to it so the run gets through and its labels can be checked."""
-    from pipelines import settle as settle_module
-    from pipelines.standing_data import load_standing_data, read_standing_file
+    from pipelines.settle import run as settle_module
+    from pipelines.reference.standing_data import load_standing_data, read_standing_file
 
     def synthetic_with_a_take(directory):
         assert directory is None

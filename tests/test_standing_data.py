@@ -6,8 +6,8 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
-from pipelines.errors import MhhsError
-from pipelines.standing_data import (
+from pipelines.core.errors import MhhsError
+from pipelines.reference.standing_data import (
     default_distributors,
     default_gsp_groups,
     default_llf,
@@ -193,9 +193,9 @@ def test_without_a_directory_the_record_says_the_set_is_synthetic():
 
 
 def test_the_bundled_season_is_the_generators_model():
-    """load_shape_season.csv is written from pipelines.generate.seasonal_day_weights: the default season
+    """load_shape_season.csv is written from pipelines.synthetic.generate.seasonal_day_weights: the default season
     is the same synthetic model the generator draws consumption from (docs/settlement.md)."""
-    from pipelines.generate import seasonal_day_weights
+    from pipelines.synthetic.generate import seasonal_day_weights
 
     bundled = load_standing_data().load_shape_season.to_pylist()
     model = seasonal_day_weights().to_pylist()

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.architecture import data_model, dbt_lineage, interfaces, principles, roles, sequence
-from pipelines.catalogue.artefacts import write_generated
+from pipelines.architecture.catalogue_artefacts import write_generated
+from pipelines.core.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MERMAID_JS = PROJECT_ROOT / "docs/renderer/node_modules/mermaid/dist/mermaid.min.js"
 GENERATED_FOLDERS = ("docs/architecture", "docs/interfaces")
 _MERMAID_BLOCK = re.compile(r"```mermaid\n(.*?)\n```", re.DOTALL)
@@ -43,11 +43,11 @@ def _index() -> str:
         "| artefact | generated from |",
         "|---|---|",
         "| [Data catalogue (data dictionary)](../data_dictionary.md) and [reason codes](../reason_codes.md) "
-        "| `pipelines/catalogue/catalogue.yml`, `pipelines/ingest.py` |",
+        "| `pipelines/catalogue/catalogue.yml`, `pipelines/ingest/` |",
         "| [Logical data model](logical_data_model.md) | data catalogue, dbt manifest |",
         "| [Interface specification](../interfaces/README.md) and the "
         f"[DIP JSON Schema](../interfaces/schemas/{interfaces.SCHEMA_FILE.name}) "
-        "| `pipelines/ingest.py`, `pipelines/settle.py`, data catalogue |",
+        "| `pipelines/ingest/`, `pipelines/settle/`, data catalogue |",
         "| [Communication diagram](communication.md) | `pipelines/architecture/roles.py`, interfaces |",
         "| [Interface sequence diagram](sequence.md) | Airflow DAGs in `dags/`, dbt manifest |",
         "| [Architecture principles](principles.md), [data standards](data_standards.md), "

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines import catalogue
-from pipelines.errors import MhhsError
+from pipelines.core.errors import MhhsError
+from pipelines.core.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 LAYERS = ("input", "staging", "intermediate", "marts")
 

@@ -1,13 +1,13 @@
 """The interface specification: one page per interface the system consumes or produces, listed from the
 code that reads and writes them (pipelines.ingest.LANDING_FORMATS, the standing data the catalogue names,
-pipelines.settle.PUBLISHED_TABLES and the catalogue's output datasets)."""
+pipelines.settle.publish.PUBLISHED_TABLES and the catalogue's output datasets)."""
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines import catalogue
-from pipelines.catalogue.artefacts import _rule
+from pipelines.architecture.catalogue_artefacts import _rule
 from pipelines.catalogue.dip_schema import ENVELOPE_FIELDS, PERIOD_FIELDS, dip_consumption_schema
 from pipelines.catalogue.sql_rules import rules_for
 
@@ -41,17 +41,17 @@ class Interface:
 
 def interfaces() -> list[Interface]:
     from pipelines.ingest import LANDING_FORMATS
-    from pipelines.settle import PUBLISHED_TABLES
+    from pipelines.settle.publish import PUBLISHED_TABLES
 
     found = []
     for suffix in LANDING_FORMATS["consumption"]:
         found.append(Interface(
             f"consumption_{suffix[1:]}", f"UTC period consumption ({FORMAT_NAMES[suffix]})", "consumed", "DS", "VAS",
-            f"`DIR/consumption/*{suffix}`", FORMAT_NAMES[suffix], "consumption", "`mhhs ingest` (pipelines/ingest.py)"))
+            f"`DIR/consumption/*{suffix}`", FORMAT_NAMES[suffix], "consumption", "`mhhs ingest` (pipelines/ingest/)"))
     for suffix in LANDING_FORMATS["registrations"]:
         found.append(Interface(
             "registrations", f"Registration snapshots ({FORMAT_NAMES[suffix]})", "consumed", "REGS", "VAS",
-            f"`DIR/registrations/*{suffix}`", FORMAT_NAMES[suffix], "registrations", "`mhhs ingest` (pipelines/ingest.py)"))
+            f"`DIR/registrations/*{suffix}`", FORMAT_NAMES[suffix], "registrations", "`mhhs ingest` (pipelines/ingest/)"))
     found.append(Interface(
         "standing_data_files", "Standing data files", "consumed", "ISD", "VAS", "`--standing-data DIR/<file>.csv`",
         "CSV", None, "`mhhs settle` (pipelines/standing_data/)"))

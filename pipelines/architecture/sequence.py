@@ -12,10 +12,10 @@ from pathlib import Path
 
 from pipelines.architecture.dbt_lineage import Node, generations
 from pipelines.architecture.interfaces import Interface
+from pipelines.core.paths import DAGS_DIR
 
-DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
-DBT_RUNNER = "pipelines.settle"
-DBT_FUNCTIONS = ("settle_partition", "settle")  # the functions of DBT_RUNNER that run `dbt build`
+DBT_RUNNER = "pipelines.settle.partition"
+DBT_FUNCTIONS = ("settle_partition",)  # the functions of DBT_RUNNER that run `dbt build`
 # Who sends each consumed interface, as a sequence participant.
 SENDERS = {"DS": "Data Services", "REGS": "Registration Service", "ISD": "Industry Standing Data and CDCA"}
 
@@ -55,8 +55,8 @@ def _code_names(code: types.CodeType) -> list[str]:
 
 def runs_dbt(task) -> bool:
     """Whether the task's callable runs dbt: it calls a DBT_FUNCTIONS function of DBT_RUNNER, imported inside
-    it (`from pipelines.settle import settle_partition`, `from pipelines import settle` then
-    `settle.settle_partition(...)`) or bound to a name of the DAG file."""
+    it (`from pipelines.settle.partition import settle_partition`, `from pipelines.settle import partition`
+    then `partition.settle_partition(...)`) or bound to a name of the DAG file."""
     function = getattr(task, "python_callable", None)
     if function is None:
         return False

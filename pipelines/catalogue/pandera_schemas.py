@@ -8,7 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pipelines import catalogue
-from pipelines.mpan import CHECK_WEIGHTS
+from pipelines.core.mpan import CHECK_WEIGHTS
 
 _DTYPES = {
     "string": str,

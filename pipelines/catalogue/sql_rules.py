@@ -8,7 +8,7 @@ same catalogue builds the pandera schemas; a test shows both refuse the same row
 from dataclasses import dataclass
 
 from pipelines.catalogue import Item
-from pipelines.mpan import CHECK_WEIGHTS
+from pipelines.core.mpan import CHECK_WEIGHTS
 
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"

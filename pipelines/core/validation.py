@@ -3,7 +3,7 @@
 import re
 from datetime import date
 
-from pipelines.errors import MhhsError
+from pipelines.core.errors import MhhsError
 
 # Run types name folders (runs/<run type>/) and appear in SQL: letters and digits only.
 RUN_TYPE_PATTERN = re.compile(r"[A-Z][A-Z0-9]{1,3}")

@@ -3,7 +3,7 @@
 The suites are code (expectations/suites/, generated from the data catalogue): the column rules of every
 dataset the run publishes or used, plus the settlement rules over the whole run. Each suite is validated
 against the run's staged Parquet files through views in `<run_dir>/gate.duckdb`; GX computes every metric
-inside DuckDB (pipelines.gx_duckdb), so a national settlement day is never loaded into pandas.
+inside DuckDB (pipelines.quality.gx_duckdb), so a national settlement day is never loaded into pandas.
 
 Run results and the auditors' Data Docs live under the data directory: DATA_DIR/gx/ (GX's project: run
 results) and DATA_DIR/data_docs/ (the Data Docs site, rebuilt for the run's pages on every run).
@@ -18,12 +18,12 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import gx_duckdb
-from pipelines.errors import MhhsError
-from pipelines.locks import gate_lock
-from pipelines.resources import duckdb_config
+from pipelines.core.errors import MhhsError
+from pipelines.core.locks import gate_lock
+from pipelines.core.paths import PROJECT_ROOT
+from pipelines.core.resources import duckdb_config
+from pipelines.quality import gx_duckdb
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SUITES_DIR = PROJECT_ROOT / "expectations" / "suites"
 DATA_DOCS_SITE = "auditors"
 # The relation each suite validates in the gate database, and the staged file behind it (relative to the run
@@ -194,7 +194,7 @@ class GateProcess:
     def __init__(self, data_dir: Path, run_dir: Path, run_id: str):
         self._output = open(run_dir / "gate_output.txt", "w")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.gate", str(data_dir), str(run_dir), run_id],
+            [sys.executable, "-m", "pipelines.quality.gate", str(data_dir), str(run_dir), run_id],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._output, text=True,
         )
 

@@ -11,8 +11,19 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.lake import Lake
-from pipelines.warehouse import empty_ingestion_log
+from pipelines.reference.lake import Lake
+
+# The ingestion log: one row per landing file ingested or refused whole (lake dataset ingestion_log).
+INGESTION_LOG_COLUMNS = {
+    "source_file": "VARCHAR", "dataset": "VARCHAR", "file_sha256": "VARCHAR", "status": "VARCHAR",
+    "rows_in": "BIGINT", "rows_accepted": "BIGINT", "rows_quarantined": "BIGINT", "reason_code": "VARCHAR",
+    "reason": "VARCHAR", "rejections": "VARCHAR", "ingested_at": "TIMESTAMPTZ", "file_id": "VARCHAR",
+}
+
+
+def empty_ingestion_log() -> str:
+    return "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in INGESTION_LOG_COLUMNS.items()) + " WHERE false"
+
 
 LANDING_FILE_COLUMNS = "file_sha256, file_id, dataset, source_file, status, rows_accepted, ingested_at"
 

@@ -30,11 +30,11 @@ import pyarrow.parquet as pq
 from pipelines import catalogue
 from pipelines.catalogue.dip_schema import ENVELOPE_FIELDS, PERIOD_FIELDS, message_faults
 from pipelines.catalogue.sql_rules import quote_identifier, rules_for, sql_type, typed
-from pipelines.errors import MhhsError
-from pipelines.lake import LONDON, Lake
-from pipelines.locks import ingestion_lock
-from pipelines.resources import duckdb_config, memory_limit_bytes
-from pipelines.warehouse import INGESTION_LOG_COLUMNS, refresh_views
+from pipelines.core.errors import MhhsError
+from pipelines.core.locks import ingestion_lock
+from pipelines.core.resources import duckdb_config, memory_limit_bytes
+from pipelines.reference.ingestion_log import INGESTION_LOG_COLUMNS
+from pipelines.reference.lake import LONDON, Lake
 
 RAW_RECORD_PREVIEW_BYTES = 500
 WITHHELD_RECORD = "(withheld: the row is malformed and its file has columns outside the data catalogue)"
@@ -1164,7 +1164,7 @@ def ingest_landing_file(landing_dir: Path, relative: str, data_dir: Path) -> Fil
 
     The same commit as `mhhs ingest`: its rows count only once its ingestion log entry exists, and a file
     already ingested is skipped; an unsafe entry is refused unread. Ingestions of one lake take turns (they
-    share its staging area); refresh the warehouse views once after (warehouse.refresh_views).
+    share its staging area); refresh the warehouse views once after (pipelines.outputs.warehouse.refresh_views).
     """
     landing_dir = Path(landing_dir)
     path = landing_dir / relative
@@ -1186,6 +1186,7 @@ def lake_partitions(data_dir: Path, result: FileResult) -> list[str]:
 
 
 def ingest(landing_dir: Path, data_dir: Path) -> IngestSummary:
+    """Ingest every landing file of `landing_dir` into the lake of `data_dir`, one file at a time."""
     landing_dir = Path(landing_dir)
     if not landing_dir.is_dir():
         raise MhhsError(f"landing directory {landing_dir} does not exist")
@@ -1203,7 +1204,6 @@ def ingest(landing_dir: Path, data_dir: Path) -> IngestSummary:
                 refusal = _unsafe(path, landing_dir)
                 results.append(_refuse_unsafe(lake, relative, name, refusal) if refusal
                                else _ingest_file(lake, path, relative, name, connections))
-        refresh_views(lake)
     return IngestSummary(results)
 
 

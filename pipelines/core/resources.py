@@ -9,7 +9,7 @@ folder beside their data instead of failing (measured in docs/benchmarks.md).
 import os
 import re
 
-from pipelines.errors import MhhsError
+from pipelines.core.errors import MhhsError
 
 DEFAULT_MEMORY_LIMIT = "50%"
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*$", re.IGNORECASE)

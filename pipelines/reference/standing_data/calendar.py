@@ -5,8 +5,8 @@ order of the timetable's run types with the rules that follow from it (docs/sett
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from pipelines.errors import MhhsError, RunRefused
-from pipelines.standing_data import StandingData, load_standing_data
+from pipelines.core.errors import MhhsError, RunRefused
+from pipelines.reference.standing_data import StandingData, load_standing_data
 
 ONE_DAY = timedelta(days=1)
 # Final Reconciliation freezes a settlement date: after it only a Dispute Final, which names its dispute, may

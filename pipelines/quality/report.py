@@ -17,10 +17,10 @@ from pathlib import Path
 import duckdb
 
 from pipelines import catalogue
-from pipelines.gate import GateResult
-from pipelines.lake import Lake
-from pipelines.standing_data import SYNTHETIC_WARNING
-from pipelines.warehouse import view_definitions
+from pipelines.quality.gate import GateResult
+from pipelines.reference.lake import Lake
+from pipelines.reference.lake_views import lake_view_definitions
+from pipelines.reference.standing_data import SYNTHETIC_WARNING
 
 REPORT_NAME = "data_quality_report.html"
 _CORRECTION_FACTOR = catalogue.load().items["correction_factor"]
@@ -45,7 +45,7 @@ def _run_file(run_dir: Path, name: str) -> Path:
 def _figures(run, lake: Lake) -> dict:
     """Everything the page shows, from the run's files; a section is None when the run stopped before it."""
     con = duckdb.connect()
-    for name, sql in view_definitions(lake).items():
+    for name, sql in lake_view_definitions(lake).items():
         con.execute(f"CREATE VIEW {name} AS {sql}")
     day = run.settlement_date.isoformat()
     has = {

@@ -20,9 +20,9 @@ from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
-from pipelines.errors import MhhsError
+from pipelines.core.errors import MhhsError
+from pipelines.core.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 BENCHMARKS_DOC = PROJECT_ROOT / "docs" / "benchmarks.md"
 PLOT_FILE = PROJECT_ROOT / "docs" / "bench_scale.svg"

@@ -11,10 +11,10 @@ import yaml
 
 from pipelines import catalogue
 from pipelines.catalogue import Dataset, Item
-from pipelines.lake import CONSUMPTION_PERIOD_SLOTS
-from pipelines.standing_data import DEFAULT_DATASETS
+from pipelines.core.paths import PROJECT_ROOT
+from pipelines.reference.lake import CONSUMPTION_PERIOD_SLOTS
+from pipelines.reference.standing_data import DEFAULT_DATASETS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HEADER = "# Generated from pipelines/catalogue/catalogue.yml by `make catalogue`; do not edit.\n"
 LAKE_LOCATION = "{{ var('lake_dir') }}"
 # Datasets the lake keeps in their catalogue shape. Consumption lands as one row per MPAN-day submission
@@ -342,7 +342,7 @@ def reason_codes() -> str:
     from pipelines.ingest import FILE_REASONS, ROW_REASONS, UNSAFE_FILE_REASONS
 
     lines = [
-        "<!-- Generated from pipelines/catalogue/catalogue.yml and pipelines/ingest.py by `make catalogue`; do not edit. -->",
+        "<!-- Generated from pipelines/catalogue/catalogue.yml and pipelines/ingest/ by `make catalogue`; do not edit. -->",
         "# Ingestion reason codes",
         "",
         "Every refused row or file lands in the `quarantine` view with one of these codes (the first rule a row",

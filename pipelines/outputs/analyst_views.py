@@ -1,11 +1,11 @@
-"""Warehouse views for analysts and auditors (docs/analysts.md), on top of the views of pipelines.warehouse.
+"""Warehouse views for analysts and auditors (docs/analysts.md), on top of the views of pipelines.outputs.warehouse.
 
 Their names and columns are a stable interface: queries in docs/analysts.md are run by the test suite.
 """
 
-from pipelines.lake import Lake, period_columns
+from pipelines.reference.lake import Lake, period_columns
 
-# A run's basis file path -> its run id (<run type>-<date>-v<version>, as pipelines.settle names runs).
+# A run's basis file path -> its run id (<run type>-<date>-v<version>, as pipelines.settle.run names runs).
 _RUN_ID_FROM_PATH = r"regexp_replace(filename, '^.*/runs/([^/]+)/([^/]+)/(v[0-9]+)/basis/[^/]+$', '\1-\2-\3')"
 _SIGNED = "CASE measurement_quantity WHEN 'AI' THEN 1 ELSE -1 END"
 # Net corrected kWh (import positive, export negative) of every succeeded run per settlement period, GSP

@@ -23,7 +23,7 @@ by (seed, stream, day, chunk); nothing depends on the wall clock or on dict / se
 arguments give byte-identical files. True consumption and fault injection use separate streams, so the
 fault rates never change the true values (and GSP Group Take) of a seed.
 
-Time: settlement periods are always the UTC instants of ``pipelines.periods.utc_period_starts``; behaviour
+Time: settlement periods are always the UTC instants of ``pipelines.core.periods.utc_period_starts``; behaviour
 shapes (domestic, non-domestic) are evaluated at the Europe/London clock time of each instant (so the
 50-period day repeats the 01:00 hour), sun-driven shapes (solar export, street lighting) at solar time.
 """
@@ -45,17 +45,17 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from pipelines.catalogue import dataset_columns
-from pipelines.errors import MhhsError
-from pipelines.mpan import mpan_cores
-from pipelines.periods import LONDON, utc_period_starts
-from pipelines.standing_data import (
+from pipelines.core.errors import MhhsError
+from pipelines.core.mpan import mpan_cores
+from pipelines.core.periods import LONDON, utc_period_starts
+from pipelines.reference.standing_data import (
     default_distributors,
     default_gsp_groups,
     default_llf,
     default_llfcs,
     write_standing_data,
 )
-from pipelines.standing_data.calendar import SettlementCalendar
+from pipelines.reference.standing_data.calendar import SettlementCalendar
 
 CHUNK_MPANS = 50_000
 FORMATS = ("csv", "parquet")

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipelines import validation
-from pipelines.errors import MhhsError
-from pipelines.standing_data import load_standing_data
-from pipelines.standing_data.calendar import SettlementCalendar
+from pipelines.core import validation
+from pipelines.core.errors import MhhsError
+from pipelines.reference.standing_data import load_standing_data
+from pipelines.reference.standing_data.calendar import SettlementCalendar
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import pyarrow as pa_arrow
 
 from pipelines import catalogue
 from pipelines.catalogue.pandera_schemas import pandera_schema
-from pipelines.errors import MhhsError
-from pipelines.periods import LONDON, utc_period_starts
+from pipelines.core.errors import MhhsError
+from pipelines.core.periods import LONDON, utc_period_starts
 
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
 # Files with a bundled default; llf.csv is expanded from llfc.csv for the dates asked for, and

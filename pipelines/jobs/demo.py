@@ -8,10 +8,11 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-from pipelines.generate import generate
-from pipelines.ingest import ingest, render_summary
-from pipelines.lake import Lake
-from pipelines.settle import settle
+from pipelines.ingest import render_summary
+from pipelines.jobs.ingestion import ingest
+from pipelines.jobs.settlement import settle
+from pipelines.reference.lake import Lake
+from pipelines.synthetic.generate import generate
 
 DEMO_MPANS = 200
 DEMO_DAYS = 2

@@ -15,10 +15,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from pipelines.errors import MhhsError
+from pipelines.core.errors import MhhsError
 
 
 class LockHeld(MhhsError):
@@ -55,7 +52,6 @@ def settlement_lock(data_dir: Path, settlement_date: date, run_type: str):
     holder = f"settlement run {run_type} of {settlement_date} started by process {os.getpid()} at {datetime.now(timezone.utc):%H:%M:%S} UTC"
     try:
         with _locked(data_dir, f"settle-{settlement_date.isoformat()}", fcntl.LOCK_EX, wait=False, holder=holder):
-            mark_interrupted_runs(data_dir, settlement_date)
             yield
     except LockHeld as held:
         raise LockHeld(
@@ -80,23 +76,3 @@ def warehouse_lock(data_dir: Path, shared: bool = False):
     warehouse views and its read-only readers take turns here instead of failing on DuckDB's own lock."""
     return _locked(data_dir, "warehouse", fcntl.LOCK_SH if shared else fcntl.LOCK_EX, wait=True)
 
-
-INTERRUPTED = "interrupted: the process ended before the run finished; nothing of it was published"
-
-
-def mark_interrupted_runs(data_dir: Path, settlement_date: date) -> list[Path]:
-    """Runs of the date that started but never finished, found while holding the date's lock, were
-    killed: record them as failed so no view reports them as still running."""
-    from pipelines.settle import FINISHED_SCHEMA, runs_root  # settle imports this module
-
-    marked = []
-    for started in sorted(runs_root(data_dir).glob(f"*/{settlement_date.isoformat()}/v*/started.parquet")):
-        finished = started.with_name("finished.parquet")
-        if finished.exists():
-            continue
-        temporary = finished.with_suffix(".tmp")
-        record = {"status": "failed", "finished_at": datetime.now(timezone.utc), "reason": INTERRUPTED}
-        pq.write_table(pa.Table.from_pylist([record], schema=FINISHED_SCHEMA), temporary)
-        os.replace(temporary, finished)
-        marked.append(started.parent)
-    return marked

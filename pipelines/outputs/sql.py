@@ -13,9 +13,9 @@ import duckdb
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from pipelines.errors import MhhsError
-from pipelines.lake import Lake
-from pipelines.locks import warehouse_lock
+from pipelines.core.errors import MhhsError
+from pipelines.core.locks import warehouse_lock
+from pipelines.reference.lake import Lake
 
 DEFAULT_MAX_ROWS = 40
 
