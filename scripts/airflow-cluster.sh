@@ -9,7 +9,7 @@
 #
 # STATE_DIR/env holds the settings (source it to use the `airflow` CLI against the cluster), STATE_DIR/logs
 # each service's log, STATE_DIR/pids/<service>.pid the process (group) of each. MHHS_DATA_DIR,
-# MHHS_LANDING_DIR, MHHS_STANDING_DATA and MHHS_OUT_DIR pass through to the tasks (pipelines/orchestration.py).
+# MHHS_LANDING_DIR, MHHS_STANDING_DATA and MHHS_OUT_DIR pass through to the tasks (pipelines/jobs/orchestration.py).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -105,7 +105,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$api_port/execution/"
 export AIRFLOW__API__BASE_URL="http://127.0.0.1:$api_port"
 export AIRFLOW__API_AUTH__JWT_SECRET="$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')"
-export AIRFLOW__CORE__HOSTNAME_CALLABLE=pipelines.orchestration.worker_hostname
+export AIRFLOW__CORE__HOSTNAME_CALLABLE=pipelines.jobs.orchestration.worker_hostname
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10
 export MHHS_DATA_DIR="${MHHS_DATA_DIR:-$state/data}"

@@ -213,7 +213,7 @@ def default_annual_consumption_share(settlement_date: date, local_half_hour: int
     oracle in Decimal, independent of the dbt models): the default day's shape fraction x the date's day
     weight / the day weights of the 365 days ending on the date, each day's weight its working-day or its
     non-working-day weight (weekends and bank holidays)."""
-    defaults = PROJECT_ROOT / "pipelines" / "standing_data" / "defaults"
+    defaults = PROJECT_ROOT / "pipelines" / "reference" / "standing_data" / "defaults"
     with (defaults / "load_shape_default.csv").open() as handle:
         shape = {int(r["local_half_hour"]): Decimal(r["shape_fraction"]) for r in csv.DictReader(handle)
                  if (r["market_segment"], r["domestic_premises"], r["measurement_quantity"]) == category}

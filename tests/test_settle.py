@@ -198,7 +198,7 @@ def test_a_settlement_date_that_has_not_ended_is_refused(tmp_path, capsys):
     )
     standing = tmp_path / "standing"
     standing.mkdir()
-    shutil.copy(PROJECT_ROOT / "pipelines" / "standing_data" / "defaults" / "ccc.csv", standing / "ccc.csv")
+    shutil.copy(PROJECT_ROOT / "pipelines" / "reference" / "standing_data" / "defaults" / "ccc.csv", standing / "ccc.csv")
     llf_row = {"distributor_id": "12", "gsp_group_id": "_C", "llfc_id": "D01", "llf": "1.1"}
     (standing / "llf.csv").write_text(
         ",".join(catalogue.dataset_columns("llf")) + "\n"
@@ -265,7 +265,7 @@ def test_the_run_record_holds_its_data_cut_off_and_the_standing_files_with_their
         assert by_file[name] == {"file": name, "source": str(path.resolve()),
                                  "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     # files the directory does not hold: the bundled default, named so, with the SHA-256 of the bundled file
-    defaults = PROJECT_ROOT / "pipelines" / "standing_data" / "defaults"
+    defaults = PROJECT_ROOT / "pipelines" / "reference" / "standing_data" / "defaults"
     for name in ("gsp_groups.csv", "settlement_calendar.csv", "bank_holidays.csv"):
         assert by_file[name] == {"file": name, "source": "bundled synthetic default",
                                  "sha256": hashlib.sha256((defaults / name).read_bytes()).hexdigest()}

@@ -177,7 +177,7 @@ def test_the_record_names_each_file_used_with_its_source_and_sha256(tmp_path):
     for name in (*REQUIRED, "bank_holidays.csv"):  # the user's files: their path and the SHA-256 of their bytes
         assert by_file[name]["source"] == str((tmp_path / name).resolve())
         assert by_file[name]["sha256"] == hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
-    defaults = PROJECT_ROOT / "pipelines" / "standing_data" / "defaults"
+    defaults = PROJECT_ROOT / "pipelines" / "reference" / "standing_data" / "defaults"
     assert by_file["gsp_groups.csv"] == {  # absent from the directory: the bundled default, said so
         "file": "gsp_groups.csv", "source": "bundled synthetic default",
         "sha256": hashlib.sha256((defaults / "gsp_groups.csv").read_bytes()).hexdigest()}

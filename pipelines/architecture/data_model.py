@@ -9,7 +9,7 @@ from pipelines.catalogue import Dataset
 WRITTEN_BY_PYTHON = {
     "input": "lake (Parquet, written by `mhhs ingest`)",
     "standing": "standing data (CSV, read by `mhhs settle` into the run's `standing` schema)",
-    "output": "warehouse view over the runs' published Parquet (`pipelines/warehouse.py`)",
+    "output": "warehouse view over the runs' published Parquet (`pipelines/outputs/warehouse.py`)",
 }
 
 

@@ -54,17 +54,17 @@ def interfaces() -> list[Interface]:
             f"`DIR/registrations/*{suffix}`", FORMAT_NAMES[suffix], "registrations", "`mhhs ingest` (pipelines/ingest/)"))
     found.append(Interface(
         "standing_data_files", "Standing data files", "consumed", "ISD", "VAS", "`--standing-data DIR/<file>.csv`",
-        "CSV", None, "`mhhs settle` (pipelines/standing_data/)"))
+        "CSV", None, "`mhhs settle` (pipelines/reference/standing_data/)"))
     outputs = [d.name for d in catalogue.datasets_of_kind("output")]
     for name in dict.fromkeys([*PUBLISHED_TABLES, *outputs]):
         if name == "quarantine":
             found.append(Interface(
                 name, "Quarantine (warehouse view)", "produced", "VAS", "Analysts", "`DATA_DIR/warehouse.duckdb`, view "
-                "`quarantine`", "DuckDB view", name, "`mhhs ingest` and `mhhs settle` (pipelines/warehouse.py)"))
+                "`quarantine`", "DuckDB view", name, "`mhhs ingest` and `mhhs settle` (pipelines/outputs/warehouse.py)"))
         else:
             found.append(Interface(
                 name, f"Published output `{name}`", "produced", "VAS", "MDS", f"`OUT/<run_type>/<settlement_date>/{name}.csv` "
-                "and `.parquet`", "CSV and Parquet", name if name in outputs else None, "`mhhs settle` (pipelines/settle.py)"))
+                "and `.parquet`", "CSV and Parquet", name if name in outputs else None, "`mhhs settle` (pipelines/settle/publish.py)"))
     found.append(Interface(
         "data_quality_report", f"Data-quality report `{REPORT_FILE}`", "produced", "VAS", "Auditors",
         f"`OUT/<run_type>/<settlement_date>/{REPORT_FILE}`", "HTML (self-contained)", None,
