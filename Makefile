@@ -8,7 +8,7 @@ DATA_DIR ?= data
 BENCH_MPANS ?= 1000000
 BENCH_FORMAT ?= parquet
 
-.PHONY: setup demo test test-scale airflow bench lock catalogue docs docs-renderer sample clean
+.PHONY: setup demo test test-fast test-scale airflow bench lock catalogue docs docs-renderer sample clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,10 @@ demo: setup
 
 test: setup docs-renderer
 	$(BIN)/python -m pytest
+
+# The edit loop: the unit tier only (tests/README.md), a few minutes at most; `make test` runs every tier.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m unit
 
 # Times ingest, settle and the gate on generated data; writes bench/results/ and docs/benchmarks.md.
 bench: setup

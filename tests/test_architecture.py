@@ -21,6 +21,8 @@ from pipelines.catalogue.dip_schema import dip_consumption_schema, validator
 from pipelines.ingest import _dip_messages
 from tests.conftest import PROJECT_ROOT, SHARED_DIR
 
+pytestmark = pytest.mark.unit
+
 MALFORMED = PROJECT_ROOT / "tests/dip_messages/malformed"
 DIP_EXAMPLES = PROJECT_ROOT / "docs/interfaces/examples"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -32,11 +34,13 @@ def sources():
     return architecture.load_sources()
 
 
+@pytest.mark.dbt
 def test_committed_docs_match_what_the_code_generates(sources):
     drifted = architecture.write_docs(sources, check_only=True)
     assert drifted == [], f"regenerate with `make docs`: {drifted}"
 
 
+@pytest.mark.dbt
 def test_drift_is_detected_when_a_page_is_edited(sources, tmp_path):
     architecture.write_docs(sources, root=tmp_path)
     assert architecture.write_docs(sources, check_only=True, root=tmp_path) == []
@@ -50,6 +54,7 @@ def test_drift_is_detected_when_a_page_is_edited(sources, tmp_path):
     assert not stale.exists() and (tmp_path / "docs/interfaces/hand_written.md").exists()
 
 
+@pytest.mark.dbt
 def test_mhhs_docs_check_exits_non_zero_naming_what_differs(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(architecture, "PROJECT_ROOT", tmp_path)  # an empty checkout: every page differs
     assert cli.main(["docs", "--check"]) != 0
@@ -83,6 +88,7 @@ def _render(tmp_path, diagrams):
     return results, shapes, errors
 
 
+@pytest.mark.system
 def test_every_mermaid_diagram_renders_in_headless_chromium(tmp_path):
     diagrams = architecture.mermaid_diagrams()
     pages = {page for page, _ in diagrams}
@@ -94,6 +100,7 @@ def test_every_mermaid_diagram_renders_in_headless_chromium(tmp_path):
     assert errors == []
 
 
+@pytest.mark.system
 def test_a_broken_diagram_is_reported_not_drawn(tmp_path):
     results, _, _ = _render(tmp_path, [("good.md", "flowchart LR\n    a --> b"), ("bad.md", "erDiagram\n    a ||--o{")])
     assert [r["ok"] for r in results] == [True, False]
@@ -137,6 +144,7 @@ with DAG("test_settlement", schedule=[lake]):
 '''
 
 
+@pytest.mark.dbt
 def test_sequence_diagram_follows_the_dag_task_dependencies_and_the_dbt_lineage(tmp_path):
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags/small.py").write_text(textwrap.dedent(SMALL_DAGS))
@@ -194,6 +202,7 @@ def test_the_dip_json_schema_rejects_every_malformed_example():
         assert all(validator().is_valid(m) for m in messages), example.name
 
 
+@pytest.mark.integration
 def test_ingestion_quarantines_every_malformed_example(tmp_path, capsys):
     landing = tmp_path / "landing"
     (landing / "consumption").mkdir(parents=True)

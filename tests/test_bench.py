@@ -4,11 +4,16 @@ are run with `make bench`, never as timed tests)."""
 import json
 import shutil
 
+import pytest
+
 from pipelines.bench.runner import (RESULTS_DIR, TABLE_END, TABLE_START, load_results, render_results, results_table,
                              run_bench, scale_plot)
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.unit
 
+
+@pytest.mark.integration
 def test_a_small_benchmark_records_each_stage_its_steps_memory_and_disk(tmp_path):
     # with a few dozen MPANs per GSP Group the synthetic GSP Group Take is so far from the volumes that
     # correction turns some negative, and the gate rightly stops the run: 400 MPANs settle cleanly

@@ -7,6 +7,8 @@ from pipelines.core.errors import MhhsError, RunRefused
 from pipelines.reference.standing_data.calendar import SettlementCalendar
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.unit
+
 # A standing data directory holding the files --standing-data requires (llf.csv, gsp_group_take.csv, ccc.csv).
 REQUIRED_STANDING = PROJECT_ROOT / "tests" / "scenarios" / "plain_day" / "given" / "standing"
 

@@ -1,3 +1,4 @@
+import importlib
 import json
 import re
 from pathlib import Path
@@ -9,9 +10,12 @@ import pytest
 import yaml
 
 from pipelines import catalogue
-from pipelines.catalogue import CatalogueError, artefacts
+from pipelines.architecture import catalogue_artefacts as artefacts
+from pipelines.catalogue import CatalogueError
 from pipelines.catalogue.pandera_schemas import pandera_schema
 from tests.conftest import PROJECT_ROOT, SHARED_DIR
+
+pytestmark = pytest.mark.unit
 
 CONTRACT = SHARED_DIR / "CONTRACT.md"
 requires_contract = pytest.mark.skipif(not CONTRACT.exists(), reason="../shared/CONTRACT.md is not beside this checkout")
@@ -204,3 +208,192 @@ def test_generated_lake_source_tests_pass_on_the_ingested_sample(run_dbt, tmp_pa
     assert result.returncode == 0, result.stdout[-3000:]
     passed = int(re.search(r"PASS=(\d+)", result.stdout).group(1))
     assert passed >= len(catalogue.dataset_columns("registrations")), result.stdout[-3000:]
+
+
+# ---- every rule defined once: reason codes, stopping checks, types, weights, newest snapshot, run types ----------
+
+CODE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+SQL_CODE = re.compile(r"'([A-Z][A-Z0-9_]{3,})'")  # a code as an SQL literal in dbt (OUTLIER has no underscore)
+PYTHON_SQL_CODE = re.compile(r"'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'")  # in SQL built by Python (not 'VARCHAR')
+ENVIRONMENT = ("MHHS_", "DBT_", "AIRFLOW_")  # names of environment variables, not codes
+PACKAGE = PROJECT_ROOT / "pipelines"
+DBT_SQL = sorted(path for folder in ("models", "macros", "tests") for path in (PROJECT_ROOT / "dbt_project" / folder).rglob("*.sql"))
+GENERATED_MACROS = PROJECT_ROOT / "dbt_project/macros/catalogue/catalogue_rules.sql"
+
+
+def _known_codes() -> set[str]:
+    """The catalogue's reason codes and the codes of the item rules ingestion checks (<ITEM>_<RULE>)."""
+    from pipelines.catalogue.sql_rules import rules_for
+
+    rule_codes = {rule.reason_code for dataset in catalogue.datasets_of_kind("input") for item in dataset.columns
+                  for rule in rules_for(item)}
+    return set(catalogue.load().reason_codes) | rule_codes
+
+
+def _python_codes() -> dict[str, set[str]]:
+    """Reason codes written as literals in the package: whole strings, and SQL literals inside strings."""
+    import ast
+
+    trees = {path: ast.parse(path.read_text()) for path in PACKAGE.rglob("*.py")}
+    # names the package binds (constants, functions, imports): a string naming one (in __all__, say) is no code
+    bound = {name for tree in trees.values() for node in ast.walk(tree) for name in (
+        [node.id] if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) else
+        [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else
+        [alias.asname or alias.name for alias in node.names] if isinstance(node, ast.ImportFrom) else [])}
+    found: dict[str, set[str]] = {}
+    for path, tree in trees.items():
+        strings = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+        codes = {s for s in strings if CODE.match(s) and not s.startswith(ENVIRONMENT) and s not in bound}
+        codes |= {code for s in strings for code in PYTHON_SQL_CODE.findall(s)}
+        for code in codes:
+            found.setdefault(code, set()).add(str(path.relative_to(PROJECT_ROOT)))
+    return found
+
+
+def _dbt_codes() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in DBT_SQL:
+        for code in SQL_CODE.findall(path.read_text()):
+            found.setdefault(code, set()).add(str(path.relative_to(PROJECT_ROOT)))
+    return found
+
+
+def test_every_reason_code_in_python_or_dbt_sql_is_in_the_catalogue():
+    known = _known_codes()
+    unknown = {code: where for code, where in {**_python_codes(), **_dbt_codes()}.items() if code not in known}
+    assert unknown == {}, "add these codes with their words to catalogue.yml (reason_codes)"
+
+
+def test_every_catalogue_reason_code_is_given_somewhere():
+    """Vice versa: a code nothing gives any more is marked `retired`; settlement's codes come from dbt."""
+    python_words = set(re.findall(r"\b[A-Z][A-Z0-9_]+\b", "".join(
+        p.read_text() for p in PACKAGE.rglob("*.py") if p.name != "reasons.py")))
+    dbt = _dbt_codes()
+    for code in catalogue.load().reason_codes.values():
+        if code.retired:
+            continue
+        if code.stage == "settlement":
+            assert code.code in dbt, f"{code.code}: no dbt model gives it"
+        else:
+            assert code.code in python_words, f"{code.code}: no code of the package gives it"
+
+
+def test_the_code_reads_the_reasons_words_from_the_catalogue():
+    from pipelines.ingest import reasons
+    from pipelines.outputs.warehouse import SETTLEMENT_REFUSALS
+    from pipelines.settle.partition import STOPPING_CHECKS
+
+    parameters = artefacts.reason_parameters()
+    assert reasons.ROW_REASONS == catalogue.reasons("ingestion", "rows")
+    assert reasons.FILE_REASONS == catalogue.reasons("ingestion", "files")
+    assert reasons.UNSAFE_FILE_REASONS == catalogue.reasons("ingestion", "unsafe_files", **parameters)
+    assert SETTLEMENT_REFUSALS == catalogue.reasons("settlement", "refusals")
+    assert STOPPING_CHECKS == catalogue.stopping_check_messages()
+    page = (PROJECT_ROOT / "docs/reason_codes.md").read_text()
+    assert all(f"`{code}`" in page for code in _known_codes() | set(catalogue.load().stopping_checks))
+
+
+def test_every_settlement_stopping_check_is_in_the_catalogue_and_names_a_real_rule():
+    tests = {path.stem for path in (PROJECT_ROOT / "dbt_project/tests/settlement").glob("*.sql")}
+    assert tests == set(catalogue.load().stopping_checks)
+    rules = catalogue.load().settlement_rules
+    assert {check.rule for check in catalogue.load().stopping_checks.values()} - {None} <= set(rules)
+    # the correction identity's tolerance is stated once (a parameter of the rule), for the gate and for dbt
+    assert "{tolerance_kwh}" not in rules["correction_identity"].query
+    assert "0.001" in rules["correction_identity"].query and "0.001 kWh" in rules["correction_identity"].description
+    for path in (PROJECT_ROOT / "dbt_project/tests/settlement").glob("*.sql"):
+        assert not re.search(r"\b0\.0*1\b", path.read_text()), f"{path.name}: read the tolerance from the catalogue"
+    identity = PROJECT_ROOT / "dbt_project/tests/settlement/assert_corrected_volumes_add_up_to_gsp_group_take.sql"
+    assert "{{ correction_tolerance_kwh() }}" in identity.read_text()
+
+
+def test_dbt_reads_the_check_digit_weights_and_the_newest_snapshot_rule_from_the_generated_macros():
+    from pipelines.core.mpan import CHECK_WEIGHTS
+
+    weights = ", ".join(map(str, CHECK_WEIGHTS[:4]))
+    for path in DBT_SQL:
+        if path == GENERATED_MACROS:
+            continue
+        text = path.read_text()
+        assert weights not in text, f"{path.name} restates the MPAN check-digit weights: use mpan_check_weights()"
+        assert not re.search(r"max\(\s*snapshot_date\s*\)\s*over", text, re.I), \
+            f"{path.name} restates the newest-snapshot rule: use registrations_newest_snapshot_date()"
+    users = "".join(path.read_text() for path in DBT_SQL if path != GENERATED_MACROS)
+    assert "mpan_check_weights()" in users and "registrations_newest_snapshot_date()" in users
+
+
+def test_the_warehouse_keeps_the_newest_snapshot_by_the_catalogue_rule(tmp_path):
+    from pipelines.catalogue.sql_rules import newest_version
+    from pipelines.reference.lake import Lake
+    from pipelines.reference.lake_views import lake_view_definitions
+
+    rule = newest_version(catalogue.dataset("registrations"))
+    assert rule == "max(snapshot_date) over (partition by mpan_core)"
+    assert rule in lake_view_definitions(Lake(tmp_path))["registrations_current"]
+    assert rule in GENERATED_MACROS.read_text()
+
+
+def test_one_type_map():
+    """Every tool's type for a catalogue item comes from catalogue.TYPE_MAP."""
+    import ast
+
+    from pandera.engines import pandas_engine
+
+    from pipelines.catalogue.dip_schema import item_schema
+    from pipelines.catalogue.sql_rules import sql_type
+
+    for item in catalogue.load().items.values():
+        assert sql_type(item) == item.duckdb_type
+        assert item_schema(item)["type"] == catalogue.TYPE_MAP[item.type].json_schema
+    for name in ("consumption", "registrations", "ccc", "llf"):
+        for column_name, column in pandera_schema(name).columns.items():
+            item = catalogue.dataset(name).column(column_name)
+            assert column.dtype == pandas_engine.Engine.dtype(item.pandas_dtype), column_name
+    # no other map keyed by the catalogue's types (one known copy, in a module owned elsewhere)
+    maps = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Dict) and sum(isinstance(k, ast.Constant) and k.value in catalogue.TYPES
+                                                  for k in node.keys) >= 3:
+                maps.add(str(path.relative_to(PROJECT_ROOT)))
+    # standing data reads decimals as DOUBLE and integers as BIGINT for pandera: to derive from TYPE_MAP's pandas types
+    assert maps <= {"pipelines/catalogue/__init__.py", "pipelines/reference/standing_data/__init__.py"}
+
+
+def test_the_records_arrow_schemas_are_the_catalogues():
+    from pipelines.reference.ingestion_log import INGESTION_LOG_COLUMNS, INGESTION_LOG_SCHEMA
+    from pipelines.settle.run import FINISHED_SCHEMA, SETTLEMENT_RUNS_SCHEMA, STARTED_SCHEMA
+
+    log = catalogue.record("ingestion_log")
+    assert INGESTION_LOG_SCHEMA.equals(log.arrow_schema())
+    assert INGESTION_LOG_COLUMNS == {"source_file": "VARCHAR", "dataset": "VARCHAR", "file_sha256": "VARCHAR",
+                                     "status": "VARCHAR", "rows_in": "BIGINT", "rows_accepted": "BIGINT",
+                                     "rows_quarantined": "BIGINT", "reason_code": "VARCHAR", "reason": "VARCHAR",
+                                     "rejections": "VARCHAR", "ingested_at": "TIMESTAMPTZ", "file_id": "VARCHAR"}
+    # what ingestion writes with (its own copies, in whichever of its modules, until it imports these) must be
+    # the catalogue's
+    expected = {"INGESTION_LOG_SCHEMA": log.arrow_schema(), "QUARANTINE_SCHEMA": catalogue.dataset("quarantine").arrow_schema()}
+    found = 0
+    for path in (PACKAGE / "ingest").glob("*.py"):
+        module = importlib.import_module("pipelines.ingest" + ("" if path.stem == "__init__" else "." + path.stem))
+        for name, schema in expected.items():
+            if hasattr(module, name):
+                found += 1
+                assert getattr(module, name).equals(schema), f"{module.__name__}.{name}"
+    assert found >= 2
+    assert STARTED_SCHEMA.names == [c for c in catalogue.dataset_columns("settlement_runs")
+                                    if c not in ("succeeded_at", "status")]
+    assert SETTLEMENT_RUNS_SCHEMA.equals(catalogue.dataset("settlement_runs").arrow_schema())
+    assert str(SETTLEMENT_RUNS_SCHEMA.field("version").type) == "int32"
+    assert FINISHED_SCHEMA.names == ["status", "finished_at", "reason"]
+    assert "## Records" in (PROJECT_ROOT / "docs/data_dictionary.md").read_text()
+
+
+def test_run_types_are_ordered_once():
+    from pipelines.outputs.warehouse import RUN_TYPE_ORDER
+    from pipelines.reference.standing_data.calendar import SettlementCalendar
+
+    order = list(catalogue.load().items["run_type"].allowed_values)
+    assert RUN_TYPE_ORDER == "[" + ", ".join(f"'{r}'" for r in order) + "]"
+    calendar = SettlementCalendar.from_standing_data()
+    assert calendar.order == [run_type for run_type in order if run_type in calendar.working_days_after]

@@ -15,11 +15,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import cli
 from pipelines.core.errors import MhhsError
 from pipelines.jobs.orchestration import settlement_runs_to_perform
 from pipelines.settle.publish import PUBLISHED_TABLES
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, SAMPLE_DAY
+
+pytestmark = pytest.mark.system
 
 DAGS = PROJECT_ROOT / "dags"
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
@@ -27,7 +28,7 @@ STANDING = SAMPLE / "standing"
 # A standing data directory with the files --standing-data requires, independent of the sample.
 SCENARIO_STANDING = PROJECT_ROOT / "tests" / "scenarios" / "plain_day" / "given" / "standing"
 BIN = Path(sys.executable).parent
-DAY = "2026-10-25"
+DAY = SAMPLE_DAY  # 2026-10-25: the day the shared settled_sample settles through the command line (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def published(folder: Path) -> dict[str, list[dict]]:
     return {table: pq.read_table(folder / f"{table}.parquet").to_pylist() for table in PUBLISHED_TABLES}
 
 
-def test_the_dags_ingest_the_landing_files_and_publish_what_mhhs_settle_publishes(airflow, tmp_path):
+def test_the_dags_ingest_the_landing_files_and_publish_what_mhhs_settle_publishes(airflow, settled_sample):
     ingested = airflow("dags", "test", "mhhs_ingest")
     assert ingested.returncode == 0, ingested.stdout[-3000:] + ingested.stderr[-3000:]
     data_dir = Path(airflow.env["MHHS_DATA_DIR"])
@@ -106,12 +107,9 @@ def test_the_dags_ingest_the_landing_files_and_publish_what_mhhs_settle_publishe
     groups = [row["gsp_group_id"] for row in pq.read_table(run_dir / "standing" / "gsp_groups.parquet").to_pylist()]
     assert sorted(p.name for p in (run_dir / "partitions").iterdir()) == sorted(groups) and len(groups) == 14
 
-    # the same day through the command line: one partition holding every group
-    cli_data = tmp_path / "data"
-    assert cli.main(["--data-dir", str(cli_data), "ingest", str(airflow.landing)]) == 0
-    assert cli.main(["--data-dir", str(cli_data), "settle", "--date", DAY, "--run-type", "SF",
-                     "--standing-data", str(STANDING)]) == 0
-    dag_out, cli_out = data_dir / "outbound" / "SF" / DAY, cli_data / "outbound" / "SF" / DAY
+    # the same day through the command line (`mhhs ingest` of the sample, `mhhs settle` with STANDING: the
+    # shared settled_sample): one partition holding every group
+    dag_out, cli_out = data_dir / "outbound" / "SF" / DAY, settled_sample / "outbound" / "SF" / DAY
     assert published(dag_out) == published(cli_out)
     for table in PUBLISHED_TABLES:
         assert (dag_out / f"{table}.csv").read_bytes() == (cli_out / f"{table}.csv").read_bytes(), table
@@ -138,6 +136,7 @@ def test_a_run_by_hand_with_a_bad_date_or_half_its_params_fails_with_a_message_a
     assert sorted(runs.glob("*/*/v*")) == versions_before
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("today, expected", [
     # Monday 2 November 2026: SF (5 working days after) for Monday 26 October, as the calendar says
     (date(2026, 11, 2), "calendar"),
@@ -155,6 +154,7 @@ def test_a_scheduled_run_performs_the_runs_the_calendar_has_due(today, expected)
         assert runs and all(calendar.due_date(run_type, day) == today for run_type, day in runs)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("settlement_date, run_type, message", [
     ("2026-10-25", None, "needs both settlement_date"),
     (None, "SF", "needs both settlement_date"),
@@ -166,10 +166,12 @@ def test_a_run_by_hand_needs_a_valid_date_and_run_type(settlement_date, run_type
         settlement_runs_to_perform(date(2026, 11, 2), settlement_date, run_type, STANDING)
 
 
+@pytest.mark.unit
 def test_a_run_by_hand_performs_just_that_run():
     assert settlement_runs_to_perform(date(2026, 11, 2), DAY, "R1", STANDING) == [("R1", date(2026, 10, 25))]
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("settlement_date, run_type, dispute, message", [
     (DAY, "SF", "TD-2026-0042", "dispute_reference is only for a DF (Dispute Final) run by hand, not SF"),
     (None, None, "TD-2026-0042", "not the runs the settlement calendar has due"),

@@ -11,6 +11,8 @@ import yaml
 
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.unit
+
 COMPOSE = PROJECT_ROOT / "docker" / "compose.yaml"
 SCRIPT = PROJECT_ROOT / "scripts" / "airflow-cluster.sh"
 AIRFLOW_SERVICES = ["airflow-init", "scheduler", "api-server", "dag-processor", "worker"]
@@ -51,6 +53,7 @@ def _compose_plugin() -> bool:
         ["docker", "compose", "version"], capture_output=True).returncode == 0
 
 
+@pytest.mark.system
 @pytest.mark.skipif(not _compose_plugin(), reason="the docker client here has no compose plugin (`docker compose` is unknown)")
 def test_docker_compose_accepts_the_file():
     checked = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],

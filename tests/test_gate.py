@@ -23,10 +23,12 @@ from pipelines.jobs.settlement import finish_run
 from pipelines.quality.gate import GATE_RELATIONS, SUITES_DIR, GateProcess, run_gate, suite_expectations
 from pipelines.settle.partition import settle_partition
 from pipelines.settle.run import start_run
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, SAMPLE_DAY, copy_data_dir
+
+pytestmark = pytest.mark.integration
 
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
-DAY = "2026-10-24"
+DAY = SAMPLE_DAY  # the day the shared settled_sample settles (tests/conftest.py): 2026-10-25, 50 periods
 
 
 def _settle(data_dir: Path, standing: Path = SAMPLE / "standing") -> int:
@@ -34,12 +36,10 @@ def _settle(data_dir: Path, standing: Path = SAMPLE / "standing") -> int:
                      "--standing-data", str(standing)])
 
 
-@pytest.fixture(scope="module")
-def settled(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("gate") / "data"
-    assert cli.main(["--data-dir", str(data_dir), "ingest", str(SAMPLE)]) == 0
-    assert _settle(data_dir) == 0
-    return data_dir
+@pytest.fixture
+def settled(settled_sample):
+    """The sample ingested and settled (SF of DAY) once per session: read-only, the tests below copy it."""
+    return settled_sample
 
 
 @pytest.fixture
@@ -93,8 +93,8 @@ FIRST_ROW = "row_number() OVER () = 1"
     ("basis/consumption_after_estimation.parquet",  # a hole left after estimation
      f"SELECT * REPLACE (CASE WHEN {FIRST_ROW} THEN NULL ELSE kwh_07 END AS kwh_07) FROM current",
      "consumption_after_estimation: every_period_has_one_value"),
-    ("basis/consumption_after_estimation.parquet",  # an estimate beyond the day, without a method
-     f"SELECT * REPLACE (CASE WHEN {FIRST_ROW} THEN estimated_mask | (1::ubigint << 50) ELSE estimated_mask END "
+    ("basis/consumption_after_estimation.parquet",  # an estimate beyond the day, without a method (51: beyond any day)
+     f"SELECT * REPLACE (CASE WHEN {FIRST_ROW} THEN estimated_mask | (1::ubigint << 51) ELSE estimated_mask END "
      "AS estimated_mask) FROM current",
      "consumption_after_estimation: flags_are_actual_or_estimated"),
     ("staged/supplier_volumes.parquet",  # a broken correction identity
@@ -131,8 +131,7 @@ def test_the_gate_runs_in_its_own_process_and_reports_warnings_without_failing(r
 
 
 def test_bad_standing_data_stops_the_run_publishes_nothing_and_the_failed_report_names_the_rule(settled, tmp_path, capsys):
-    data_dir = tmp_path / "data"
-    shutil.copytree(settled, data_dir, ignore=shutil.ignore_patterns("runs", "outbound", "failed"))
+    data_dir = copy_data_dir(settled, tmp_path, leave_out=("runs", "outbound", "failed"))
     standing = tmp_path / "standing"
     shutil.copytree(SAMPLE / "standing", standing)
     with open(standing / "gsp_group_take.csv", newline="") as handle:
@@ -151,6 +150,7 @@ def test_bad_standing_data_stops_the_run_publishes_nothing_and_the_failed_report
     assert "NOT PUBLISHED" in report and "no GSP Group Take" in report
 
 
+@pytest.mark.system
 def test_the_report_renders_in_headless_chromium_with_its_charts_drawn_and_no_console_errors(settled):
     from playwright.sync_api import sync_playwright
 
@@ -196,8 +196,7 @@ def test_the_report_renders_in_headless_chromium_with_its_charts_drawn_and_no_co
 def test_a_fault_between_the_dbt_build_and_the_gate_stops_the_run_and_publishes_nothing(settled, tmp_path, fault, rule):
     """What the gate is for: a defect that dbt's own checks did not stop (here written into the partition's
     database after its build) never reaches the published outputs."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(settled, data_dir, ignore=shutil.ignore_patterns("runs", "outbound", "failed"))
+    data_dir = copy_data_dir(settled, tmp_path, leave_out=("runs", "outbound", "failed"))
     run = start_run(data_dir, date.fromisoformat(DAY), "SF", SAMPLE / "standing")
     partition = settle_partition(run)
     with duckdb.connect(str(partition / "work.duckdb")) as con:

@@ -16,6 +16,8 @@ from pipelines.core.mpan import is_valid_mpan_core
 from pipelines.core.periods import settlement_date_and_period
 from pipelines.synthetic.generate import DEFAULT_FAULT_RATES, FAULT_NAMES, MANIFEST_FILE, ROW_FAULTS, generate
 
+pytestmark = pytest.mark.integration
+
 AUTUMN_START = date(2026, 10, 24)  # 2026-10-24 has 48 periods, 2026-10-25 (clock change) has 50
 SPRING_DAY = date(2026, 3, 29)  # 46 periods
 CLEAN = {"all": 0.0}

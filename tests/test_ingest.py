@@ -37,6 +37,7 @@ import pytest
 from pipelines import catalogue
 from pipelines import cli
 from pipelines import ingest as ingest_module
+from pipelines.ingest import passes as ingest_passes
 from pipelines.catalogue.sql_rules import rules_for
 from pipelines.core.mpan import is_valid_mpan_core, mpan_cores
 from pipelines.core.periods import utc_period_starts
@@ -44,6 +45,8 @@ from pipelines.outputs.warehouse import refresh_views
 from pipelines.reference.lake import Lake
 from pipelines.synthetic.generate import MANIFEST_FILE, generate
 from tests.conftest import BIN_DIR, PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "ingest"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.json").is_file())
@@ -940,7 +943,7 @@ def in_passes(monkeypatch, limit: str, bytes_per_row: int) -> None:
     """Ingest under MHHS_MEMORY_LIMIT=limit as if a gathered row took bytes_per_row (the sizing that makes
     a national day take several passes, made to bite on a small file)."""
     monkeypatch.setenv("MHHS_MEMORY_LIMIT", limit)
-    monkeypatch.setattr(ingest_module, "GATHER_BYTES_PER_ROW", bytes_per_row)
+    monkeypatch.setattr(ingest_passes, "GATHER_BYTES_PER_ROW", bytes_per_row)
 
 
 def lake_rows(data_dir: Path) -> dict[str, Counter]:

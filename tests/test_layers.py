@@ -7,6 +7,8 @@ import pytest
 
 from pipelines.layers import LAYERS, PEERS_APART, TOOLS
 
+pytestmark = pytest.mark.unit
+
 PACKAGE = Path(__file__).resolve().parents[1] / "pipelines"
 RANK = {layer: index for index, (layer, _) in enumerate(LAYERS)}
 

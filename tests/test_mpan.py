@@ -3,6 +3,8 @@ import pytest
 
 from pipelines.core.mpan import check_digit, check_digits, is_valid_mpan_core, mpan_cores
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("mpan_core", ["1200012345679", "2000012345672"])
 def test_domain_examples_are_valid(mpan_core):

@@ -19,6 +19,8 @@ from pipelines.settle.publish import PUBLISHED_TABLES
 from pipelines.settle.run import open_run, run_gsp_groups, start_run
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.integration
+
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
 DAY = date(2026, 10, 25)
 COMPARED = [*PUBLISHED_TABLES, "quarantine"]
@@ -78,6 +80,11 @@ def test_uneven_partitions_publish_what_one_partition_publishes(ingested, tmp_pa
     for basis in ("registrations_in_force", "consumption_after_estimation"):
         assert (pq.read_table(split.run_dir / "basis" / f"{basis}.parquet").to_pylist()
                 == pq.read_table(whole.run_dir / "basis" / f"{basis}.parquet").to_pylist())
+    # one parse of the dbt project serves every partition: the first parses it, the others reuse its parse
+    logs = [(split.run_dir / "partitions" / "-".join(partition) / "logs" / "dbt.log").read_text() for partition in partitions]
+    assert "Unable to do partial parsing because saved manifest not found" in logs[0]
+    assert not any("Unable to do partial parsing" in log for log in logs[1:])
+    assert len(list((data_dir / "dbt_parse").glob("*.msgpack"))) == 1
 
 
 def test_a_run_with_a_gsp_group_left_unsettled_stops_and_says_which(ingested, tmp_path):

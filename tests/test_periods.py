@@ -4,6 +4,8 @@ import pytest
 
 from pipelines.core.periods import periods_in_day, settlement_date_and_period, utc_period_starts
 
+pytestmark = pytest.mark.unit
+
 UTC = timezone.utc
 
 

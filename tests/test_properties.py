@@ -16,6 +16,8 @@ from pipelines.ingest import _derived_sql, _ingest_file
 from pipelines.reference.lake import Lake
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.unit
+
 UTC = timezone.utc
 FIRST_DAY, LAST_DAY = date(2024, 1, 1), date(2031, 12, 31)  # eight years, leap years and 16 clock changes
 SAMPLE_CONSUMPTION = PROJECT_ROOT / "sample_data" / "landing" / "consumption" / "consumption_2026-10-25.csv"
@@ -148,6 +150,7 @@ KINDS = ["consumption.csv", "consumption.parquet", "consumption.json", "registra
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+@pytest.mark.integration
 @FUZZ
 @given(kind=st.sampled_from(KINDS), cut=st.floats(0, 1))
 @example(kind="consumption.parquet", cut=0.5)  # a Parquet file cut in half
@@ -157,6 +160,7 @@ def test_property_a_truncated_landing_file_is_ingested_or_refused_never_a_crash(
     ingest_bytes(lake, tmp_path, kind, content[: int(len(content) * cut)])
 
 
+@pytest.mark.integration
 @FUZZ
 @given(kind=st.sampled_from(KINDS), noise=st.binary(max_size=3000))
 def test_property_random_bytes_are_refused_or_quarantined_never_a_crash(lake, tmp_path, kind, noise):
@@ -167,6 +171,7 @@ csv_noise = st.text(alphabet=st.sampled_from(list(',"\n\r 0123456789.-:TZAEISabc
                     max_size=600)
 
 
+@pytest.mark.integration
 @FUZZ
 @given(kind=st.sampled_from(["consumption.csv", "registrations.csv"]), body=csv_noise, keep=st.integers(0, 40))
 def test_property_a_valid_header_with_garbled_rows_is_quarantined_row_by_row(samples, lake, tmp_path, kind, body, keep):

@@ -33,6 +33,8 @@ from pipelines.reference.lake import Lake
 from pipelines.settle.run import INTERRUPTED
 from tests.conftest import BIN_DIR, PROJECT_ROOT
 
+pytestmark = pytest.mark.system
+
 DAY = "2026-03-29"  # the spring clock change: 46 periods
 MHHS = str(BIN_DIR / "mhhs")
 TRIALS = 20
@@ -485,6 +487,7 @@ def test_settle_arguments_are_validated_before_use(world, tmp_path, capsys, args
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.unit
 def test_settlement_parameters_from_other_callers_are_validated_too(tmp_path):
     """Airflow tasks call pipelines.settle.run directly with DAG params."""
     with pytest.raises(MhhsError, match="is not a run type"):

@@ -16,6 +16,8 @@ from pipelines.outputs.warehouse import refresh_views
 from pipelines.reference.lake import Lake
 from pipelines.settle.run import FINISHED_SCHEMA, STARTED_SCHEMA
 
+pytestmark = pytest.mark.unit
+
 DAY = date(2026, 11, 10)
 T0 = datetime(2026, 11, 20, 7, 0, tzinfo=timezone.utc)
 # (run type, minutes after T0 it started, its rows: (period, supplier, quantity, CCC, corrected kWh))

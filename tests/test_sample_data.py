@@ -1,7 +1,11 @@
 from datetime import date
 
+import pytest
+
 from pipelines.synthetic.generate import generate
 from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
 
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
 

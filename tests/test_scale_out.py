@@ -15,19 +15,18 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import cli
 from pipelines.settle.publish import PUBLISHED_TABLES
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, SAMPLE_DAY
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.system, pytest.mark.skipif(
     os.environ.get("MHHS_SCALE_OUT") != "1",
     reason="starts Postgres, Redis and Airflow with two Celery workers for a few minutes: `make test-scale` runs it",
-)
+)]
 
 SCRIPT = PROJECT_ROOT / "scripts" / "airflow-cluster.sh"
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
 STANDING = SAMPLE / "standing"
-DAY = "2026-10-25"
+DAY = SAMPLE_DAY  # 2026-10-25: the day the shared settled_sample settles through the command line (tests/conftest.py)
 RUN_TIMEOUT_SECONDS = 1200
 
 
@@ -75,7 +74,7 @@ def task_instances(cluster, dag_id: str, run_id: str) -> list[dict]:
         return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
-def test_a_settlement_run_settles_its_gsp_groups_on_two_celery_workers_at_once(cluster, tmp_path):
+def test_a_settlement_run_settles_its_gsp_groups_on_two_celery_workers_at_once(cluster, settled_sample):
     assert cluster["services"] == ["api-server", "dag-processor", "postgres", "redis", "scheduler", "worker-1", "worker-2"]
     ingest = trigger_and_wait(cluster, "mhhs_ingest", "scale_out_ingest")
     assert ingest == "success", task_instances(cluster, "mhhs_ingest", "scale_out_ingest")
@@ -92,11 +91,9 @@ def test_a_settlement_run_settles_its_gsp_groups_on_two_celery_workers_at_once(c
     assert any(a["start_date"] < b["end_date"] and b["start_date"] < a["end_date"]
                for a in groups if a["hostname"] == "worker-1" for b in groups if b["hostname"] == "worker-2")
 
-    cli_data = tmp_path / "data"
-    assert cli.main(["--data-dir", str(cli_data), "ingest", str(cluster["landing"])]) == 0
-    assert cli.main(["--data-dir", str(cli_data), "settle", "--date", DAY, "--run-type", "SF",
-                     "--standing-data", str(STANDING)]) == 0
-    airflow_out, cli_out = data_dir / "outbound" / "SF" / DAY, cli_data / "outbound" / "SF" / DAY
+    # the same day through the command line (`mhhs ingest` of the sample, `mhhs settle` with STANDING: the
+    # shared settled_sample)
+    airflow_out, cli_out = data_dir / "outbound" / "SF" / DAY, settled_sample / "outbound" / "SF" / DAY
     for table in PUBLISHED_TABLES:
         assert pq.read_table(airflow_out / f"{table}.parquet").to_pylist() == pq.read_table(cli_out / f"{table}.parquet").to_pylist()
         assert (airflow_out / f"{table}.csv").read_bytes() == (cli_out / f"{table}.csv").read_bytes()

@@ -39,6 +39,8 @@ from pipelines import catalogue
 from pipelines import cli
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.scenarios
+
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 NAMES = sorted(p.name for p in SCENARIOS.iterdir() if (p / "when.yml").is_file())
 NUMERIC = {"uncorrected_kwh", "corrected_kwh", "gsp_group_take_kwh", "correction_factor"}
@@ -199,12 +201,34 @@ def test_scenario(name, tmp_path, capsys):
     assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:40])
 
 
+@pytest.mark.unit
 def test_every_scenario_has_a_readme_line_and_an_expectation():
     readme = (SCENARIOS / "README.md").read_text()
     for name in NAMES:
         assert f"`{name}`" in readme, f"tests/scenarios/README.md has no line for {name}"
         then = SCENARIOS / name / "then"
         assert (then / "stopped.yml").is_file() or all((then / f"{t}.csv").is_file() for t in OUTPUTS), name
+
+
+def coverage_cases() -> list[tuple[str, list[str]]]:
+    """The business cases of tests/scenarios/COVERAGE.md's table with the scenarios each names."""
+    cases = []
+    for line in (SCENARIOS / "COVERAGE.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or cells[0] == "area" or not cells[0].strip("-: "):
+            continue
+        cases.append((cells[1], re.findall(r"`([^`]+)`", cells[-1])))
+    return cases
+
+
+@pytest.mark.unit
+def test_every_business_case_has_a_scenario_and_every_scenario_a_business_case():
+    cases = coverage_cases()
+    assert len(cases) >= 25, "tests/scenarios/COVERAGE.md lost its table"
+    named = {name for _, names in cases for name in names}
+    assert [case for case, names in cases if not names] == [], "business cases without a scenario"
+    assert sorted(named - set(NAMES)) == [], "COVERAGE.md names scenario folders that do not exist (or have no when.yml)"
+    assert sorted(set(NAMES) - named) == [], "scenarios that cover no business case of COVERAGE.md"
 
 
 def default_annual_consumption_share(settlement_date: date, local_half_hour: int,
@@ -252,6 +276,7 @@ def whole_missing_day_expectation() -> tuple[dict, dict]:
     return volumes, factors
 
 
+@pytest.mark.unit
 def test_whole_missing_day_expectation_is_the_seasonal_default_load_shape():
     volumes, factors = whole_missing_day_expectation()
     base = SCENARIOS / "whole_missing_day"
@@ -268,6 +293,7 @@ def test_whole_missing_day_expectation_is_the_seasonal_default_load_shape():
         assert abs(Decimal(row["correction_factor"]) - factor) < Decimal("1e-6")
 
 
+@pytest.mark.unit
 def test_the_default_load_shape_carries_the_season():
     """DOMAIN.md section 5: a winter day of a domestic customer gets more than AC / 365, a summer day less;
     solar export the other way round."""

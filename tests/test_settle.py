@@ -15,11 +15,13 @@ import pytest
 from pipelines import catalogue
 from pipelines import cli
 from pipelines.core.periods import LONDON, utc_period_starts
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, SAMPLE_DAY
+
+pytestmark = pytest.mark.integration
 
 SAMPLE = PROJECT_ROOT / "sample_data" / "landing"
 MPAN = "1200012345679"
-DAY = "2026-10-25"
+DAY = SAMPLE_DAY  # 2026-10-25, the autumn clock change: the day the shared settled_sample settles (tests/conftest.py)
 
 
 def ingest_once(tmp_path_factory, name: str, landing: Path) -> Path:
@@ -35,14 +37,10 @@ def copy_of(data_dir: Path, tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.fixture(scope="module")
-def ingested(tmp_path_factory):
-    return ingest_once(tmp_path_factory, "ingested", SAMPLE)
-
-
 @pytest.fixture
-def data_dir(ingested, tmp_path):
-    return copy_of(ingested, tmp_path)
+def data_dir(ingested_sample, tmp_path):
+    """A copy of the sample ingested once per session (tests/conftest.py), nothing settled yet."""
+    return copy_of(ingested_sample, tmp_path)
 
 
 def settle(capsys, data_dir: Path, standing: Path = SAMPLE / "standing", day: str = DAY, run_type: str = "SF"):
@@ -59,10 +57,8 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def test_published_outputs_have_the_contract_columns_and_every_period(data_dir, capsys):
-    code, out, _ = settle(capsys, data_dir)
-    assert code == 0, out
-    published = data_dir / "outbound" / "SF" / DAY
+def test_published_outputs_have_the_contract_columns_and_every_period(settled_sample):
+    published = settled_sample / "outbound" / "SF" / DAY
     for table in ("supplier_volumes", "gsp_group_correction", "settlement_runs"):
         rows = read_csv(published / f"{table}.csv")
         assert list(rows[0]) == catalogue.dataset_columns(table)
@@ -75,9 +71,8 @@ def test_published_outputs_have_the_contract_columns_and_every_period(data_dir, 
         assert (published / f"{table}.parquet").exists()
 
 
-def test_corrected_volumes_add_up_to_gsp_group_take_and_the_factor_follows_the_formula(data_dir, capsys):
-    assert settle(capsys, data_dir)[0] == 0
-    published = data_dir / "outbound" / "SF" / DAY
+def test_corrected_volumes_add_up_to_gsp_group_take_and_the_factor_follows_the_formula(settled_sample):
+    published = settled_sample / "outbound" / "SF" / DAY
     take = {(r["gsp_group_id"], int(r["settlement_period"])): float(r["gsp_group_take_kwh"])
             for r in read_csv(SAMPLE / "standing" / "gsp_group_take.csv") if r["settlement_date"] == DAY}
     weights = {r["ccc_id"]: float(r["scaling_weight"]) for r in read_csv(SAMPLE / "standing" / "ccc.csv")}
@@ -100,15 +95,14 @@ def test_corrected_volumes_add_up_to_gsp_group_take_and_the_factor_follows_the_f
         assert float(row["correction_factor"]) == pytest.approx(expected_factor, rel=1e-4), key
 
 
-def test_every_energised_registered_mpan_counts_in_every_period(data_dir, capsys):
-    assert settle(capsys, data_dir)[0] == 0
-    basis = data_dir / "runs" / "SF" / DAY / "v1" / "basis"
+def test_every_energised_registered_mpan_counts_in_every_period(settled_sample):
+    basis = settled_sample / "runs" / "SF" / DAY / "v1" / "basis"
     energised = duckdb.execute(
         f"SELECT count(*) FROM '{basis / 'registrations_in_force.parquet'}' WHERE energisation_status = 'E'"
     ).fetchall()[0][0]
     per_period = defaultdict(int)
     ccc_component = {r["ccc_id"]: r["component"] for r in read_csv(SAMPLE / "standing" / "ccc.csv")}
-    for row in read_csv(data_dir / "outbound" / "SF" / DAY / "supplier_volumes.csv"):
+    for row in read_csv(settled_sample / "outbound" / "SF" / DAY / "supplier_volumes.csv"):
         if ccc_component[row["ccc_id"]] == "C":
             per_period[int(row["settlement_period"])] += int(row["mpan_count"])
     assert set(per_period.values()) == {energised} and energised > 150
@@ -165,8 +159,8 @@ def test_bad_arguments_are_refused_with_a_message(data_dir, capsys, arguments, m
     assert code != 0 and message in err and "Traceback" not in err
 
 
-def test_a_rerun_is_a_new_version_and_publishes_the_same_volumes(data_dir, capsys):
-    assert settle(capsys, data_dir)[0] == 0
+def test_a_rerun_is_a_new_version_and_publishes_the_same_volumes(settled_sample_copy, capsys):
+    data_dir = settled_sample_copy  # v1 settled by the shared fixture
     first = (data_dir / "runs" / "SF" / DAY / "v1" / "published" / "supplier_volumes.csv").read_bytes()
     assert settle(capsys, data_dir)[0] == 0
     second = (data_dir / "runs" / "SF" / DAY / "v2" / "published" / "supplier_volumes.csv").read_bytes()

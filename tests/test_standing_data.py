@@ -18,6 +18,8 @@ from pipelines.reference.standing_data import (
 )
 from tests.conftest import PROJECT_ROOT
 
+pytestmark = pytest.mark.unit
+
 # A standing data directory in the current format with the files --standing-data requires.
 SCENARIO_STANDING = PROJECT_ROOT / "tests" / "scenarios" / "plain_day" / "given" / "standing"
 REQUIRED = ("llf.csv", "gsp_group_take.csv", "ccc.csv")

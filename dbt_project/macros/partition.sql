@@ -1,8 +1,9 @@
-{#- A settlement run can be split into partitions of GSP Groups (ARCHITECTURE.md, "Scaling out"): var
-    gsp_group_ids lists the partition's groups, none meaning every group. Every model is local to a GSP
-    Group, so settling a day as one partition or as one per group gives the same outputs. -#}
+{#- A settlement run can be split into partitions of GSP Groups (ARCHITECTURE.md, "Scaling out"): run
+    parameter gsp_group_ids lists the partition's groups, none meaning every group. Every model is local to a
+    GSP Group, so settling a day as one partition or as one per group gives the same outputs. The rows in force
+    in every group are the view int_registrations_in_force_everywhere. -#}
 {% macro in_partition(column) -%}
-{%- set groups = var('gsp_group_ids') -%}
+{%- set groups = run_parameter('gsp_group_ids') -%}
 {%- if groups is none -%}
 true
 {%- else -%}
@@ -11,41 +12,5 @@ true
 {%- endmacro %}
 
 {%- macro partitioned() -%}
-{{ return(var('gsp_group_ids') is not none) }}
+{{ return(run_parameter('gsp_group_ids') is not none) }}
 {%- endmacro -%}
-
-{#- The registration rows in force on the settlement date, in every GSP Group (CONTRACT.md): rows of the
-    newest snapshot that contains the MPAN replace all older rows; effective dates are inclusive. -#}
-{% macro registrations_in_force_everywhere() -%}
-with newest as (
-    select
-        *,
-        max(snapshot_date) over (partition by mpan_core) as newest_snapshot_date
-    from {{ ref('stg_lake__registrations') }}
-)
-
-select
-    mpan_core,
-    measurement_quantity,
-    -- the network the meter is on (DNO or IDNO): its line loss factors are the distributor's own
-    left(mpan_core, 2) as distributor_id,
-    supplier_id,
-    data_service_id,
-    gsp_group_id,
-    llfc_id,
-    market_segment,
-    energisation_status,
-    domestic_premises,
-    consent_granularity,
-    annual_consumption_kwh,
-    -- an empty BM Unit is the supplier's base BM Unit in the GSP Group
-    coalesce(bm_unit_id, '2__' || substr(gsp_group_id, 2) || supplier_id || '000') as bm_unit_id,
-    snapshot_date,
-    effective_from_date,
-    effective_to_date,
-    file_sha256
-from newest
-where snapshot_date = newest_snapshot_date
-  and effective_from_date <= date '{{ var("settlement_date") }}'
-  and (effective_to_date is null or effective_to_date >= date '{{ var("settlement_date") }}')
-{%- endmacro %}

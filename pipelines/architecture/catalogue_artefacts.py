@@ -12,14 +12,45 @@ import yaml
 from pipelines import catalogue
 from pipelines.catalogue import Dataset, Item
 from pipelines.core.paths import PROJECT_ROOT
-from pipelines.reference.lake import CONSUMPTION_PERIOD_SLOTS
+from pipelines.reference.lake import CONSUMPTION_PERIOD_SLOTS, period_columns
 from pipelines.reference.standing_data import DEFAULT_DATASETS
+from pipelines.settle.run import STANDING_TABLES
 
 HEADER = "# Generated from pipelines/catalogue/catalogue.yml by `make catalogue`; do not edit.\n"
 LAKE_LOCATION = "{{ var('lake_dir') }}"
-# Datasets the lake keeps in their catalogue shape. Consumption lands as one row per MPAN-day submission
-# with a column per period (docs/ingestion.md), read by stg_lake__consumption_submissions directly.
+# Datasets the lake keeps in their catalogue shape, with the catalogue's tests. Consumption lands as one row per
+# MPAN-day submission with a column per period (docs/ingestion.md): its source (lake.consumption) is described
+# below, its values were checked against the catalogue when they were ingested.
 LAKE_DATASETS = ("registrations",)
+LAKE_CONSUMPTION_DESCRIPTION = (
+    "Consumption as the lake keeps it: one row per MPAN-day submission (MPAN, quantity, data service, received_at) "
+    "with the day's values one column per period, every settlement date (folder settlement_date=D). Each value "
+    "passed the catalogue's rules of the consumption dataset when it was ingested (docs/ingestion.md)."
+)
+# The lake's own columns of consumption; the others are catalogue items.
+LAKE_CONSUMPTION_COLUMNS = {
+    "mpan_core": None,
+    "measurement_quantity": None,
+    "data_service_id": None,
+    "received_at": None,
+    "period_count": "Values the submission holds for the day.",
+    "estimated_mask": "Bit p is set where the value of period p is estimated by the data service (quality_flag E).",
+    **{column: f"Value of settlement period {column[-2:]} (kWh, 3 decimal places); empty where the submission has "
+               "none (a day has 46, 48 or 50 periods)." for column in period_columns("kwh")},
+    "file_sha256": "SHA-256 of the landing file the row came from (its ingestion log entry commits it).",
+    "source_file": "Landing file (relative to the landing directory) the row came from.",
+    "settlement_date": "The settlement date of the values (the lake folder settlement_date=D).",
+}
+# The published outputs whose dbt models (models/marts/<name>.sql) get a properties YAML with an enforced
+# contract generated from the catalogue. review_flags is not (yet) a catalogue dataset: its YAML is written by hand.
+MART_DATASETS = ("supplier_volumes", "gsp_group_correction")
+# Where a mart has always been published with another type than the catalogue's, the type it is published with:
+# the warehouse reads the published files of every run together, so a published column never changes type.
+# (gsp_group_correction.settlement_period is BIGINT, the catalogue's settlement_period INTEGER.)
+PUBLISHED_TYPES = {("gsp_group_correction", "settlement_period"): "bigint"}
+MART_HEADER = ("# Generated from pipelines/catalogue/catalogue.yml by `make catalogue`, except the unit tests at the end,"
+               " which are\n# written by hand and kept as they are; do not edit above them.\n")
+UNIT_TESTS_MARK = "\n# ---- unit tests: written by hand; `make catalogue` keeps everything below this line ----\n"
 
 
 # ---- dbt -------------------------------------------------------------------------------------------
@@ -88,11 +119,69 @@ def dbt_sources() -> str:
             "columns": _dbt_columns(dataset, with_types=False),
         }
         tables.append(_with_table_tests(entry, dataset))
+    items = catalogue.load().items
+    tables.append({
+        "name": "consumption",
+        "description": LAKE_CONSUMPTION_DESCRIPTION,
+        "config": {"external_location": f"read_parquet('{LAKE_LOCATION}/consumption/**/*.parquet', hive_partitioning = true)"},
+        "columns": [{"name": name, "description": description or items[name].description}
+                    for name, description in LAKE_CONSUMPTION_COLUMNS.items()],
+    })
     document = {
         "version": 2,
         "sources": [{"name": "lake", "description": "The Parquet lake written by `mhhs ingest`.", "tables": tables}],
     }
     return HEADER + yaml.safe_dump(document, sort_keys=False, width=120)
+
+
+def dbt_standing_sources() -> str:
+    """The run's standing data as `mhhs settle` loads it into each partition's DuckDB file (schema standing)."""
+    tables = []
+    for name in STANDING_TABLES:
+        dataset = catalogue.dataset(name)
+        tables.append({
+            "name": name,
+            "description": dataset.description + " The run's own, loaded and validated against the data catalogue by "
+                                                 "`mhhs settle`.",
+            "columns": [{"name": item.name, "description": item.description} for item in dataset.columns],
+        })
+    document = {
+        "version": 2,
+        "sources": [{"name": "standing", "description": "The standing data of the settlement run (schema standing of "
+                     "the partition's DuckDB file).", "schema": "standing", "tables": tables}],
+    }
+    return HEADER + yaml.safe_dump(document, sort_keys=False, width=120)
+
+
+def dbt_mart_properties(dataset: Dataset, unit_tests: str = "") -> str:
+    """A mart's properties YAML: its contract (every column's type and description, enforced when dbt builds
+    it) from the catalogue's output dataset, then its unit tests (unit_tests, kept as written by hand)."""
+    columns = [{"name": item.name, "description": item.description,
+                "data_type": PUBLISHED_TYPES.get((dataset.name, item.name), item.duckdb_type.lower())}
+               for item in dataset.columns]
+    model = {"name": dataset.name, "description": dataset.description,
+             "config": {"contract": {"enforced": True}}, "columns": columns}
+    text = yaml.safe_dump({"version": 2, "models": [model]}, sort_keys=False, width=120)
+    return MART_HEADER + text + UNIT_TESTS_MARK + unit_tests
+
+
+def dbt_period_macros() -> str:
+    """The number of period columns a day's values are kept in: the most periods a local day can have."""
+    slots = int(catalogue.load().items["settlement_period"].max)
+    if slots != CONSUMPTION_PERIOD_SLOTS:
+        raise ValueError(f"settlement_period is at most {slots} in the catalogue but the lake keeps "
+                         f"{CONSUMPTION_PERIOD_SLOTS} period columns (pipelines.reference.lake)")
+    return "\n".join([
+        "{#- Generated from pipelines/catalogue/catalogue.yml by `make catalogue`; do not edit. -#}",
+        "",
+        "{#- The most settlement periods a local day can have (the catalogue's settlement_period: at most "
+        f"{slots}, at the",
+        "    autumn clock change): a day's values are kept in this many period columns (macros/periods.sql). -#}",
+        "{% macro period_slots() -%}",
+        "{{ return(" + str(slots) + ") }}",
+        "{%- endmacro %}",
+        "",
+    ])
 
 
 def dbt_seeds() -> str:
@@ -282,7 +371,7 @@ def quality_rules(item_name: str) -> dict[str, list[str]]:
 def data_dictionary() -> str:
     cat = catalogue.load()
     used_by: dict[str, list[str]] = {}
-    for dataset in cat.datasets.values():
+    for dataset in [*cat.datasets.values(), *cat.records.values()]:
         for item in dataset.columns:
             used_by.setdefault(item.name, []).append(dataset.name)
     lines = [
@@ -317,57 +406,129 @@ def data_dictionary() -> str:
         lines.append(f"| `{item.name}` | " + " | ".join("<br>".join(rules[k]) for k in ("ingestion", "dbt", "gx")) + " |")
     lines += ["", "## Datasets", ""]
     for dataset in cat.datasets.values():
-        lines += [
-            f"### `{dataset.name}` ({dataset.kind}{', file `' + dataset.file + '`' if dataset.file else ''})",
-            "",
-            dataset.description,
-            "",
-            "Key: " + (", ".join(f"`{c}`" for c in dataset.key) if dataset.key else "none (every row kept)") + ".",
-        ]
-        for group in dataset.unique:
-            lines.append("Also unique: " + ", ".join(f"`{c}`" for c in group) + ".")
-        lines += ["", "| column | type | rule | meaning here |", "|---|---|---|---|"]
-        for item in dataset.columns:
-            lines.append(f"| `{item.name}` | {item.duckdb_type} | {_rule(item)} | {item.description} |")
-        lines.append("")
+        lines += _dataset_entry(dataset)
+    lines += ["## Records", "",
+              "What the pipeline keeps of its own work, written by Python: the ingestion log and the two files of a "
+              "settlement run's record (published as `settlement_runs`). Their Arrow schemas are built from the "
+              "catalogue.", ""]
+    for record in cat.records.values():
+        lines += _dataset_entry(record)
     return "\n".join(lines)
 
 
-# ---- ingestion reason codes ------------------------------------------------------------------------
+def _dataset_entry(dataset: Dataset) -> list[str]:
+    where = f", file `{dataset.file}`" if dataset.file else ""
+    lines = [
+        f"### `{dataset.name}` ({dataset.kind}{where})",
+        "",
+        dataset.description,
+        "",
+        "Key: " + (", ".join(f"`{c}`" for c in dataset.key) if dataset.key else "none (every row kept)") + ".",
+    ]
+    for group in dataset.unique:
+        lines.append("Also unique: " + ", ".join(f"`{c}`" for c in group) + ".")
+    if dataset.newest:
+        version, per = dataset.newest
+        lines.append(f"Newest wins: for each {', '.join(f'`{c}`' for c in per)}, the rows of the newest `{version}` "
+                     "replace all older rows.")
+    lines += ["", "| column | type | rule | meaning here |", "|---|---|---|---|"]
+    for item in dataset.columns:
+        lines.append(f"| `{item.name}` | {item.duckdb_type} | {_rule(item)} | {item.description} |")
+    lines.append("")
+    return lines
+
+
+# ---- reason codes, stopping checks ----------------------------------------------------------------
+
+
+def reason_parameters() -> dict:
+    """Values the catalogue's reasons name as {name} that are fixed when ingestion gives them."""
+    from pipelines.ingest.reasons import MAX_LINE_BYTES
+
+    return {"max_line_bytes": MAX_LINE_BYTES}
+
+
+def _code_table(rows: list[tuple[str, str]]) -> list[str]:
+    return ["| reason code | reason |", "|---|---|", *(f"| `{code}` | {text} |" for code, text in rows), ""]
 
 
 def reason_codes() -> str:
-    """Every reason code ingestion can give, from the catalogue's rules and ingestion's own reasons."""
+    """Every reason code ingestion and settlement can give, and the checks that stop a settlement run: the
+    catalogue's item rules (<ITEM>_<RULE>), its reason_codes and its stopping_checks."""
     from pipelines.catalogue.sql_rules import rules_for
-    from pipelines.ingest import FILE_REASONS, ROW_REASONS, UNSAFE_FILE_REASONS
 
+    cat = catalogue.load()
     lines = [
-        "<!-- Generated from pipelines/catalogue/catalogue.yml and pipelines/ingest/ by `make catalogue`; do not edit. -->",
-        "# Ingestion reason codes",
+        "<!-- Generated from pipelines/catalogue/catalogue.yml by `make catalogue`; do not edit. -->",
+        "# Reason codes",
         "",
-        "Every refused row or file lands in the `quarantine` view with one of these codes (the first rule a row",
-        "breaks, in catalogue column order). Codes named `<COLUMN>_<RULE>` come from the data catalogue's rules.",
+        "Every row, file or value that ingestion or a settlement run refuses lands in the `quarantine` view with one",
+        "of these codes; values settled but worth a look get a review flag. A row is refused for the first rule it",
+        "breaks, in catalogue column order. Codes named `<COLUMN>_<RULE>` come from the data catalogue's item",
+        "rules, the others from its `reason_codes`; `{name}` stands for what is filled in when the code is given.",
         "",
     ]
     for name in ("consumption", "registrations"):
-        lines += [f"## {name} rows", "", "| reason code | reason |", "|---|---|"]
-        lines += [f"| `{r.reason_code}` | {r.reason} |" for item in catalogue.dataset(name).columns for r in rules_for(item)]
-        lines.append("")
-    lines += ["## Rows of any landing file", "", "| reason code | reason |", "|---|---|"]
-    lines += [f"| `{code}` | {text} |" for code, text in ROW_REASONS.items()]
-    lines += ["", "## Whole files (kept under `DATA_DIR/refused_files/`, the command exits 1)", "",
-              "| reason code | reason |", "|---|---|"]
-    lines += [f"| `{code}` | {text} |" for code, text in FILE_REASONS.items()]
-    lines += ["", "## Files refused for the data directory's safety (the command exits 1)", "",
-              "| reason code | reason |", "|---|---|"]
-    lines += [f"| `{code}` | {text} |" for code, text in UNSAFE_FILE_REASONS.items()]
+        lines += [f"## Ingestion: {name} rows", ""]
+        lines += _code_table([(r.reason_code, r.reason) for item in catalogue.dataset(name).columns for r in rules_for(item)])
+    parameters = reason_parameters()
+    for group in cat.reason_groups.values():
+        rows = [(code.code, catalogue.fill(code.reason, parameters)
+                 + (f" *(given by no run since {code.retired})*" if code.retired else ""))
+                for code in cat.reason_codes.values() if (code.stage, code.group) == (group.stage, group.name)]
+        lines += [f"## {group.stage.capitalize()}: {group.title}", "", group.description, ""] + _code_table(rows)
+    lines += ["## Settlement: checks that stop a run", "",
+              "A settlement partition stops when one of these dbt tests (`dbt_project/tests/settlement/`) returns "
+              "rows; the stop message gives its words and the first rows. Where the gate checks the same rule again "
+              "over the whole run before publication, the rule is named (`expectations/suites/settlement.json`).", "",
+              "| check | stop message | gate rule |", "|---|---|---|"]
+    lines += [f"| `{check.name}` | {check.message} | {f'`{check.rule}`' if check.rule else ''} |"
+              for check in cat.stopping_checks.values()]
     return "\n".join(lines) + "\n"
+
+
+# ---- dbt macros holding catalogue rules ------------------------------------------------------------
+
+
+def dbt_catalogue_macros() -> str:
+    """Macros that give dbt the rules defined once in Python: the MPAN check-digit weights, the newest-snapshot
+    rule of registrations and the correction identity's tolerance."""
+    from pipelines.catalogue.sql_rules import newest_version
+    from pipelines.core.mpan import CHECK_WEIGHTS
+
+    tolerance = dict(catalogue.load().settlement_rules["correction_identity"].parameters)["tolerance_kwh"]
+    return "\n".join([
+        "{#- Generated from pipelines/catalogue/catalogue.yml and pipelines/core/mpan.py by `make catalogue`; do not edit. -#}",
+        "",
+        "{#- The MPAN core check-digit weights (DOMAIN.md section 7): pipelines.core.mpan.CHECK_WEIGHTS. -#}",
+        "{% macro mpan_check_weights() -%}",
+        "{{ return(" + str(list(CHECK_WEIGHTS)) + ") }}",
+        "{%- endmacro %}",
+        "",
+        "{#- The newest snapshot date holding each row's MPAN: its rows replace all older ones (CONTRACT.md; the",
+        "    catalogue's `newest` rule of registrations). -#}",
+        "{% macro registrations_newest_snapshot_date() -%}",
+        newest_version(catalogue.dataset("registrations")),
+        "{%- endmacro %}",
+        "",
+        "{#- How far the signed corrected volumes of a GSP Group and period may be from its GSP Group Take, in kWh",
+        "    (settlement rule correction_identity). -#}",
+        "{% macro correction_tolerance_kwh() -%}",
+        str(tolerance),
+        "{%- endmacro %}",
+        "",
+    ])
 
 
 # ---- writing and drift -----------------------------------------------------------------------------
 
 
-def expected_artefacts() -> dict[Path, str]:
+def _kept_unit_tests(path: Path) -> str:
+    """The hand-written unit tests at the end of a generated properties YAML (nothing if it has none yet)."""
+    return path.read_text().partition(UNIT_TESTS_MARK)[2] if path.exists() else ""
+
+
+def expected_artefacts(root: Path = PROJECT_ROOT) -> dict[Path, str]:
     """Every generated file (relative to the project root) and the text it must hold."""
     artefacts = {
         Path("dbt_project/models/catalogue/lake_sources.yml"): dbt_sources(),
@@ -375,7 +536,13 @@ def expected_artefacts() -> dict[Path, str]:
         Path("dbt_project/models/catalogue/catalogue_docs.md"): dbt_docs_blocks(),
         Path("docs/data_dictionary.md"): data_dictionary(),
         Path("docs/reason_codes.md"): reason_codes(),
+        Path("dbt_project/macros/catalogue/catalogue_rules.sql"): dbt_catalogue_macros(),
     }
+    artefacts[Path("dbt_project/models/catalogue/standing_sources.yml")] = dbt_standing_sources()
+    artefacts[Path("dbt_project/macros/catalogue/period_slots.sql")] = dbt_period_macros()
+    for name in MART_DATASETS:
+        path = Path(f"dbt_project/models/marts/{name}.yml")
+        artefacts[path] = dbt_mart_properties(catalogue.dataset(name), _kept_unit_tests(root / path))
     for dataset in catalogue.load().datasets.values():
         artefacts[Path(f"expectations/suites/{dataset.name}.json")] = json.dumps(gx_suite(dataset), indent=2) + "\n"
     artefacts[Path("expectations/suites/settlement.json")] = json.dumps(settlement_suite(), indent=2) + "\n"
@@ -384,7 +551,7 @@ def expected_artefacts() -> dict[Path, str]:
 
 def write_artefacts(check_only: bool = False, root: Path = PROJECT_ROOT) -> list[Path]:
     """Write (or with check_only, only compare) every artefact; returns those that differed."""
-    return write_generated(expected_artefacts(), root, check_only)
+    return write_generated(expected_artefacts(root), root, check_only)
 
 
 def write_generated(expected: dict[Path, str], root: Path, check_only: bool) -> list[Path]:

@@ -14,6 +14,7 @@ from pipelines.core.paths import PROJECT_ROOT
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 LAYERS = ("input", "staging", "intermediate", "marts")
+ANALYST_FOLDER = "analyst"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,9 @@ def lineage(manifest: dict) -> dict[str, Node]:
     for source in manifest["sources"].values():
         name = f"{source['source_name']}.{source['name']}"
         nodes[name] = Node(name, "input", (), source["name"] if source["name"] in datasets else None, source["description"])
-    by_id = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    # The analysts' warehouse views (models/analyst/) are documented in the dbt docs but are no step of settlement.
+    by_id = {uid: node for uid, node in manifest["nodes"].items()
+             if node["resource_type"] == "model" and node["fqn"][1] != ANALYST_FOLDER}
     for uid, node in by_id.items():
         layer = node["fqn"][1] if len(node["fqn"]) > 2 else "marts"
         parents = []
@@ -79,6 +82,11 @@ def lineage(manifest: dict) -> dict[str, Node]:
                 source = manifest["sources"][parent]
                 parents.append(f"{source['source_name']}.{source['name']}")
         dataset = node["name"] if node["name"] in datasets else None
+        # a staging model holds the catalogue dataset of the source it reads (lake.consumption, standing.llf, ...)
+        read = [manifest["sources"][parent]["name"] for parent in node["depends_on"]["nodes"]
+                if parent in manifest["sources"] and manifest["sources"][parent]["name"] in datasets]
+        if layer == "staging" and len(read) == 1:
+            dataset = read[0]
         if layer == "staging" and not parents and (read := _staging_input(node["name"])):
             source_name = node["name"].removeprefix("stg_").partition("__")[0]
             input_name = f"{source_name}.{read}"

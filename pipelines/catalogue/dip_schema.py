@@ -6,6 +6,7 @@ with a MESSAGE_* reason code; a mapped field's value that breaks its item's rule
 SQL rules, which name the rule exactly (MPAN_CORE_CHECK_DIGIT, KWH_TOO_MANY_DECIMALS, ...), as for CSV.
 """
 
+import copy
 from functools import cache
 
 from pipelines import catalogue
@@ -32,24 +33,19 @@ def _unsigned_decimal(scale: int | None) -> str:
 def item_schema(item: Item) -> dict:
     """One catalogue item as a JSON Schema. Decimals travel as strings, which keep their exact digits; a JSON
     number is accepted too (its decimal places are checked at ingestion, not here: binary floats are inexact)."""
-    schema: dict = {"description": item.description + (f" Unit: {item.unit}." if item.unit else "")}
+    schema: dict = {"description": item.description + (f" Unit: {item.unit}." if item.unit else ""),
+                    "type": copy.copy(catalogue.TYPE_MAP[item.type].json_schema)}
     if item.type == "timestamp":
-        schema |= {"type": "string", "format": "date-time", "pattern": TIMESTAMP_RE + VALID_OFFSET_RE}
+        schema |= {"format": "date-time", "pattern": TIMESTAMP_RE + VALID_OFFSET_RE}
     elif item.type == "date":
-        schema |= {"type": "string", "format": "date", "pattern": DATE_RE}
-    elif item.type == "decimal":
-        schema["type"] = ["string", "number"]
-        if item.min is not None and item.min >= 0:
-            schema["pattern"] = _unsigned_decimal(item.scale)
-    elif item.type == "integer":
-        schema["type"] = "integer"
-    else:
-        schema["type"] = "string"
+        schema |= {"format": "date", "pattern": DATE_RE}
+    elif item.type == "decimal" and item.min is not None and item.min >= 0:
+        schema["pattern"] = _unsigned_decimal(item.scale)
     if item.pattern:
         schema["pattern"] = item.pattern
     if item.allowed_values:
         schema["enum"] = list(item.allowed_values)
-    if item.type in ("decimal", "integer"):
+    if item.type in catalogue.NUMERIC_TYPES:
         for bound, keyword in ((item.min, "minimum"), (item.max, "maximum")):
             if bound is not None:
                 schema[keyword] = bound

@@ -10,15 +10,6 @@ import pandera.pandas as pa
 from pipelines import catalogue
 from pipelines.core.mpan import CHECK_WEIGHTS
 
-_DTYPES = {
-    "string": str,
-    "date": pa.Date,
-    "timestamp": pd.DatetimeTZDtype("us", "UTC"),
-    "decimal": "float64",
-    "integer": "Int64",
-}
-
-
 def _has_valid_check_digit(values: pd.Series) -> pd.Series:
     digits = values.str.extract("^" + "([0-9])" * 13 + "$").astype("float64").to_numpy()
     weighted = (digits[:, :12] * np.array(CHECK_WEIGHTS)).sum(axis=1)
@@ -76,7 +67,7 @@ def pandera_schema(dataset_name: str) -> pa.DataFrameSchema:
     """Schema for a dataset: every catalogue rule, its key unique; extra columns are allowed (CONTRACT.md)."""
     dataset = catalogue.dataset(dataset_name)
     columns = {
-        item.name: pa.Column(_DTYPES[item.type], checks=column_checks(item), nullable=item.nullable, coerce=True)
+        item.name: pa.Column(item.pandas_dtype, checks=column_checks(item), nullable=item.nullable, coerce=True)
         for item in dataset.columns
     }
     return pa.DataFrameSchema(

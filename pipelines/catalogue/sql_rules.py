@@ -7,7 +7,7 @@ same catalogue builds the pandera schemas; a test shows both refuse the same row
 
 from dataclasses import dataclass
 
-from pipelines.catalogue import Item
+from pipelines.catalogue import Dataset, Item
 from pipelines.core.mpan import CHECK_WEIGHTS
 
 DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -16,7 +16,6 @@ OFFSET_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 VALID_OFFSET_RE = r"(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)$"  # real offsets lie within -14:00..+14:00
 NUMBER_RE = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 INTEGER_RE = r"^[+-]?[0-9]+$"
-SQL_TYPES = {"string": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMPTZ", "integer": "BIGINT"}
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,8 @@ def _literal(text: str) -> str:
 
 
 def sql_type(item: Item) -> str:
-    if item.type == "decimal":
-        return f"DECIMAL(18,{item.scale if item.scale is not None else 3})"
-    return SQL_TYPES[item.type]
+    """The item's DuckDB type (the catalogue's one type map)."""
+    return item.duckdb_type
 
 
 def typed(item: Item, column: str | None = None) -> str:
@@ -116,7 +114,7 @@ def rules_for(item: Item, column: str | None = None, trimmed: bool = False) -> l
             Rule(
                 f"{code}_NOT_AN_INTEGER",
                 f"{item.name} must be a whole number",
-                f"{present} AND (NOT regexp_matches({value}, {_literal(INTEGER_RE)}) OR TRY_CAST({value} AS BIGINT) IS NULL)",
+                f"{present} AND (NOT regexp_matches({value}, {_literal(INTEGER_RE)}) OR TRY_CAST({value} AS {sql_type(item)}) IS NULL)",
             )
         )
     if item.pattern:
@@ -165,3 +163,12 @@ def rules_for(item: Item, column: str | None = None, trimmed: bool = False) -> l
         else:
             raise ValueError(f"no SQL for named check {check}")
     return rules
+
+
+def newest_version(dataset: Dataset) -> str:
+    """SQL of the newest version of each row's entity, as a window (the dataset's `newest` rule): a row is
+    current when its version column equals it. Registrations: the newest snapshot date holding the MPAN."""
+    if dataset.newest is None:
+        raise ValueError(f"dataset {dataset.name} has no newest rule")
+    version, per = dataset.newest
+    return f"max({version}) over (partition by {', '.join(per)})"

@@ -4,6 +4,8 @@ import re
 
 import numpy as np
 
+# The one definition of the weights: the catalogue's SQL rule and pandera check read them, and dbt's macro
+# mpan_check_weights() is generated from them (dbt_project/macros/catalogue/catalogue_rules.sql, `make catalogue`).
 CHECK_WEIGHTS = (3, 5, 7, 13, 17, 19, 23, 29, 31, 37, 41, 43)
 MPAN_CORE_PATTERN = r"^[0-9]{13}$"
 _MPAN_RE = re.compile(MPAN_CORE_PATTERN)

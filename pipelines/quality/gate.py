@@ -159,7 +159,7 @@ def run_gate(data_dir: Path, run_dir: Path, run_id: str) -> GateResult:
         ))
         outcome = checkpoint.run(run_id=RunIdentifier(run_name=run_id))
         # One site build for all the run's pages: GX's UpdateDataDocsAction rebuilds the site once per
-        # relation, compiling its page templates again each time (about 1 s of the gate's 5 at 1M MPANs).
+        # relation, compiling its page templates again each time (docs/benchmarks.md, "Data-quality gate").
         context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=list(outcome.run_results))
         rules = []
         for identifier, validation in outcome.run_results.items():

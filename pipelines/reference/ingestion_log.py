@@ -11,14 +11,13 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import catalogue
 from pipelines.reference.lake import Lake
 
-# The ingestion log: one row per landing file ingested or refused whole (lake dataset ingestion_log).
-INGESTION_LOG_COLUMNS = {
-    "source_file": "VARCHAR", "dataset": "VARCHAR", "file_sha256": "VARCHAR", "status": "VARCHAR",
-    "rows_in": "BIGINT", "rows_accepted": "BIGINT", "rows_quarantined": "BIGINT", "reason_code": "VARCHAR",
-    "reason": "VARCHAR", "rejections": "VARCHAR", "ingested_at": "TIMESTAMPTZ", "file_id": "VARCHAR",
-}
+# The ingestion log: one row per landing file ingested or refused whole (the data catalogue's record
+# ingestion_log), as {column: DuckDB type} and as the Arrow schema its entries are written with.
+INGESTION_LOG_COLUMNS = {item.name: item.duckdb_type for item in catalogue.record("ingestion_log").columns}
+INGESTION_LOG_SCHEMA = catalogue.record("ingestion_log").arrow_schema()
 
 
 def empty_ingestion_log() -> str:

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from pipelines import catalogue
 
-CONSUMPTION_PERIOD_SLOTS = 50  # the most settlement periods a local day can have (autumn clock change)
+# One kWh column per settlement period a local day can have: the catalogue's largest settlement_period (50, the
+# autumn clock change).
+CONSUMPTION_PERIOD_SLOTS = int(catalogue.load().items["settlement_period"].max)
 LONDON = "Europe/London"
 
 

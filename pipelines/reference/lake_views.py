@@ -1,6 +1,8 @@
 """The lake as relations: SQL of the views over the committed lake files that the warehouse, the auditor's report
 and analysts read (a typed empty SELECT where the lake has no file yet)."""
 
+from pipelines import catalogue
+from pipelines.catalogue.sql_rules import newest_version
 from pipelines.reference.ingestion_log import empty_ingestion_log
 from pipelines.reference.lake import Lake, empty_select, period_columns
 
@@ -28,27 +30,31 @@ def lake_view_definitions(lake: Lake) -> dict[str, str]:
     }
     if lake.has_files("quarantine"):
         views["ingestion_quarantine"] = f"SELECT * EXCLUDE (filename) FROM ({views['ingestion_quarantine']})"
-    submission_columns = {"settlement_date": "DATE", "period_count": "SMALLINT", "estimated_mask": "UBIGINT",
-                          "file_sha256": "VARCHAR", "source_file": "VARCHAR"}
-    submission_columns |= {c: "DECIMAL(18,3)" for c in period_columns("kwh")}
+    items = catalogue.load().items
+    # The lake's consumption shape (docs/ingestion.md): catalogue items, the period count and mask, a value column
+    # per period.
+    submission_columns = {n: items[n].duckdb_type for n in ("mpan_core", "measurement_quantity", "data_service_id",
+                                                            "received_at", "settlement_date")}
+    submission_columns |= {"period_count": "SMALLINT", "estimated_mask": "UBIGINT"}
+    submission_columns |= {n: items[n].duckdb_type for n in ("file_sha256", "source_file")}
+    submission_columns |= {c: items["kwh"].duckdb_type for c in period_columns("kwh")}
     empty_consumption = (
-        "SELECT CAST(NULL AS VARCHAR) AS mpan_core, CAST(NULL AS VARCHAR) AS measurement_quantity, "
-        "CAST(NULL AS VARCHAR) AS data_service_id, CAST(NULL AS TIMESTAMPTZ) AS received_at, "
-        + ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in submission_columns.items())
-        + " WHERE false"
+        "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in submission_columns.items()) + " WHERE false"
     )
     views["consumption_submissions"] = (
         _committed(lake, "consumption", hive=True) if lake.has_files("consumption") else empty_consumption
     )
-    registration_extra = {"row_number": "BIGINT", "file_sha256": "VARCHAR", "source_file": "VARCHAR"}
+    registration_extra = {n: items[n].duckdb_type for n in ("row_number", "file_sha256", "source_file")}
     views["registrations_history"] = (
         f"SELECT * EXCLUDE (snapshot_date), snapshot_date FROM ({_committed(lake, 'registrations', hive=False)})"
         if lake.has_files("registrations") else empty_select("registrations", registration_extra)
     )
-    # CONTRACT.md: for an MPAN, rows of the newest snapshot that contains it replace all older rows.
+    # CONTRACT.md: for an MPAN, rows of the newest snapshot that contains it replace all older rows (the
+    # catalogue's `newest` rule of registrations, which the dbt models apply too).
+    registrations = catalogue.dataset("registrations")
     views["registrations_current"] = (
         "SELECT * FROM registrations_history "
-        "QUALIFY snapshot_date = max(snapshot_date) OVER (PARTITION BY mpan_core)"
+        f"QUALIFY {registrations.newest[0]} = {newest_version(registrations)}"
     )
     # One row per MPAN, quantity, UTC period and submission: the long form analysts read.
     views["consumption_values"] = (

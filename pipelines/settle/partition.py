@@ -1,6 +1,16 @@
 """One partition of a settlement run: `dbt build` of the settlement models (dbt_project/) for some of the run's
-GSP Groups, into the partition's own DuckDB file, and what stopped it, in words."""
+GSP Groups, into the partition's own DuckDB file, and what stopped it, in words.
 
+The partition's DuckDB file holds what the build reads besides the lake: the run's standing data (schema
+standing) and the run itself (schema settlement_run: its parameters and the landing files it may read). The
+models read the run's parameters when they are compiled (dbt_project/macros/run_parameters.sql), not as
+`--vars`, so parsing the project does not depend on the run: one parse, saved by dbt as partial_parse.msgpack,
+serves every partition of every run of the data directory (DATA_DIR/dbt_parse/, one file per version of the
+project; docs/benchmarks.md, "dbt parse cost per partition").
+"""
+
+import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -11,7 +21,9 @@ import time
 from pathlib import Path
 
 import duckdb
+import yaml
 
+from pipelines import catalogue
 from pipelines.core.errors import MhhsError
 from pipelines.core.paths import DBT_PROJECT
 from pipelines.core.resources import memory_limit
@@ -19,18 +31,8 @@ from pipelines.reference.lake import Lake
 from pipelines.settle.run import STANDING_TABLES, SettlementRun, run_gsp_groups
 
 DBT_SELECTION = ["path:models/staging", "path:models/intermediate", "path:models/marts", "path:tests/settlement"]
-
-# What each stopping check means, in words for the message.
-STOPPING_CHECKS = {
-    "assert_line_loss_factor_for_every_period": "no line loss factor (llf.csv) for distributor, LLFC and period",
-    "assert_gsp_group_take_for_every_period": "no GSP Group Take (gsp_group_take.csv) for GSP Group and period",
-    "assert_gsp_group_correction_possible": "GSP Group Correction impossible: W = 0 but GSP Group Take differs from U",
-    "assert_ccc_for_every_volume": "no CCC in ccc.csv for market segment, quantity, actual/estimated, component",
-    "assert_corrected_volumes_add_up_to_gsp_group_take": "corrected volumes do not add up to GSP Group Take",
-    "assert_every_expected_period_has_a_value": "periods left without a value after estimation",
-    "assert_mpan_cores_pass_check_digit": "MPAN cores with a wrong check digit reached settlement",
-    "assert_one_registration_in_force": "registration rows of one MPAN and quantity overlap on the settlement date",
-}
+# What each stopping check (dbt_project/tests/settlement/) means, in words for the message.
+STOPPING_CHECKS = catalogue.stopping_check_messages()
 _SHOWN_ROWS = 5
 
 
@@ -39,25 +41,87 @@ class PartitionStopped(MhhsError):
     """A partition's stopping checks failed; its result.json says which, finish_run reports them."""
 
 
-def _run_dbt(run: SettlementRun, folder: Path, database: Path, partition_vars: dict) -> subprocess.CompletedProcess:
-    variables = {
+def write_run_inputs(con: duckdb.DuckDBPyConnection, parameters: dict, landing_files: str) -> None:
+    """Schema settlement_run of a partition's DuckDB file: the run's parameters (name, value as JSON), which the
+    models read when dbt compiles them, and the landing files it may read (source settlement_run.landing_files)."""
+    con.execute("CREATE SCHEMA settlement_run")
+    con.execute("CREATE TABLE settlement_run.parameters (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+    con.executemany("INSERT INTO settlement_run.parameters VALUES (?, ?)",
+                    [(name, json.dumps(value)) for name, value in parameters.items()])
+    con.execute(f"CREATE TABLE settlement_run.landing_files AS SELECT * FROM read_parquet('{landing_files}')")
+
+
+def run_parameters(run: SettlementRun, gsp_group_ids: list[str] | None, checks_unregistered: bool) -> dict:
+    """The parameters the models read with run_parameter(name) (dbt_project/macros/run_parameters.sql)."""
+    return {
         "settlement_date": run.settlement_date.isoformat(),
         "run_id": run.run_id,
         "run_type": run.run_type,
         "run_started_at": run.started_at.isoformat(),
-        "lake_dir": str(Lake(run.data_dir).root),
-        "ingestion_log": str(run.run_dir / "basis" / "landing_files.parquet"),
-        **partition_vars,
+        "gsp_group_ids": gsp_group_ids,
+        "checks_unregistered": checks_unregistered,
     }
-    env = {**os.environ, "MHHS_WAREHOUSE": str(database), "MHHS_MEMORY_LIMIT": memory_limit(),
+
+
+def _project_version() -> str:
+    """A digest of what a parse of the dbt project depends on besides the run: dbt's version and the project's
+    files (its seeds included). A saved parse is reused only by the same version of the project."""
+    project = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())
+    folders = [DBT_PROJECT / folder for key in ("model-paths", "macro-paths", "test-paths", "seed-paths")
+               for folder in project[key]]
+    files = [DBT_PROJECT / "dbt_project.yml", DBT_PROJECT / "profiles.yml",
+             *sorted(path for folder in folders for path in folder.rglob("*") if path.is_file())]
+    digest = hashlib.sha256(importlib.metadata.version("dbt-core").encode())
+    for path in files:
+        digest.update(str(path.relative_to(DBT_PROJECT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _saved_parse(run: SettlementRun) -> Path:
+    """Where the data directory keeps dbt's parse of this version of the project for every partition's build."""
+    return run.data_dir / "dbt_parse" / f"{_project_version()}.msgpack"
+
+
+def _reuse_parse(saved: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copyfile(saved, target / "partial_parse.msgpack")
+    except FileNotFoundError:
+        pass  # the first build of this version of the project parses it whole
+
+
+def _keep_parse(saved: Path, target: Path) -> None:
+    """Keep the parse dbt wrote (a whole parse, when there was none to reuse or dbt found it stale) for the
+    next partitions; written aside and renamed, so partitions building at once never read half a file."""
+    parsed = target / "partial_parse.msgpack"
+    if not parsed.exists() or (saved.exists() and saved.read_bytes() == parsed.read_bytes()):
+        return
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    aside = saved.with_name(f"{saved.stem}.{os.getpid()}.tmp")
+    shutil.copyfile(parsed, aside)
+    os.replace(aside, saved)
+    for older in saved.parent.glob("*.msgpack"):
+        if older != saved:
+            older.unlink(missing_ok=True)  # the parse of an earlier version of the project
+
+
+def _run_dbt(run: SettlementRun, folder: Path, database: Path) -> subprocess.CompletedProcess:
+    """`dbt build` of the partition, run in its folder: the profile names the DuckDB file by its name in the
+    folder, so the profile, like the vars (the lake only), is the same for every partition and the saved parse
+    holds for all of them."""
+    env = {**os.environ, "MHHS_WAREHOUSE": database.name, "MHHS_MEMORY_LIMIT": memory_limit(),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
+    saved, target = _saved_parse(run), folder / "target"
+    _reuse_parse(saved, target)
+    completed = subprocess.run(
         [str(Path(sys.executable).parent / "dbt"), "build", "--select", *DBT_SELECTION, "--exclude", "test_type:unit",
-         "--vars", json.dumps(variables),
+         "--vars", json.dumps({"lake_dir": str(Lake(run.data_dir).root)}),
          "--profiles-dir", str(DBT_PROJECT), "--project-dir", str(DBT_PROJECT),
-         "--target-path", str(folder / "target"), "--log-path", str(folder / "logs")],
-        cwd=DBT_PROJECT, env=env, capture_output=True, text=True,
+         "--target-path", str(target), "--log-path", str(folder / "logs")],
+        cwd=folder, env=env, capture_output=True, text=True,
     )
+    _keep_parse(saved, target)
+    return completed
 
 
 def _dbt_errors(output: str) -> list[str]:
@@ -115,15 +179,17 @@ def settle_partition(run: SettlementRun, gsp_group_ids: list[str] | None = None)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     database = folder / "work.duckdb"
+    # Submissions of MPANs registered in no GSP Group belong to no group: the partition holding the run's
+    # first group checks them, so they are refused exactly once.
+    checks_unregistered = gsp_group_ids is None or groups[0] in gsp_group_ids
     with duckdb.connect(str(database)) as con:
         con.execute("CREATE SCHEMA standing")
         for table in STANDING_TABLES:
             con.execute(f"CREATE TABLE standing.{table} AS SELECT * FROM read_parquet('{run.run_dir / 'standing' / f'{table}.parquet'}')")
-    # Submissions of MPANs registered in no GSP Group belong to no group: the partition holding the run's
-    # first group checks them, so they are refused exactly once.
-    checks_unregistered = gsp_group_ids is None or groups[0] in gsp_group_ids
+        write_run_inputs(con, run_parameters(run, gsp_group_ids, checks_unregistered),
+                         str(run.run_dir / "basis" / "landing_files.parquet"))
     started = time.perf_counter()
-    completed = _run_dbt(run, folder, database, {"gsp_group_ids": gsp_group_ids, "checks_unregistered": checks_unregistered})
+    completed = _run_dbt(run, folder, database)
     output = completed.stdout + completed.stderr
     (folder / "dbt_output.txt").write_text(output)
     problems = _failures(folder, database, output) if completed.returncode != 0 else []

@@ -19,6 +19,7 @@
                              review_flags, settlement_runs as CSV and Parquet, data_quality_report.html),
                              replaced atomically
     DATA_DIR/failed/<run_type>/<date>/   the report of the latest run that was stopped
+    DATA_DIR/dbt_parse/                  dbt's parse of the project, shared by every partition (pipelines.settle.partition)
 
 A run is start_run (here), then settle_partition (pipelines.settle.partition) for partitions covering its GSP
 Groups once each (in parallel on several machines if need be: each partition writes only its own DuckDB file),
@@ -41,6 +42,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pipelines import catalogue
 from pipelines.core import validation
 from pipelines.core.errors import MhhsError
 from pipelines.core.locks import settlement_lock
@@ -90,17 +92,12 @@ def _next_version(data_dir: Path, run_type: str, settlement_date: date) -> int:
     versions = [int(p.name[1:]) for p in folder.glob("v*") if p.name[1:].isdigit()] if folder.is_dir() else []
     return max(versions, default=0) + 1
 
-_RUN_KEY = [("run_id", pa.string()), ("run_type", pa.string()), ("settlement_date", pa.date32()),
-            ("version", pa.int32()), ("started_at", pa.timestamp("us", tz="UTC"))]
 
-# What a run records when it starts besides its key (contract v2): the dispute it settles (DF only), its data
-# cut-off and the standing files it used (JSON text, docs/standing_data.md).
-_RUN_BASIS = [("dispute_reference", pa.string()), ("data_cut_off", pa.timestamp("us", tz="UTC")),
-              ("standing_data", pa.string())]
-STARTED_SCHEMA = pa.schema(_RUN_KEY + _RUN_BASIS)
-SETTLEMENT_RUNS_SCHEMA = pa.schema(_RUN_KEY + [("succeeded_at", pa.timestamp("us", tz="UTC")), ("status", pa.string())]
-                                   + _RUN_BASIS)
-FINISHED_SCHEMA = pa.schema([("status", pa.string()), ("finished_at", pa.timestamp("us", tz="UTC")), ("reason", pa.string())])
+# The run record's files and the published settlement_runs, as the data catalogue defines them (records
+# settlement_run_started and settlement_run_finished; output dataset settlement_runs).
+STARTED_SCHEMA = catalogue.record("settlement_run_started").arrow_schema()
+SETTLEMENT_RUNS_SCHEMA = catalogue.dataset("settlement_runs").arrow_schema()
+FINISHED_SCHEMA = catalogue.record("settlement_run_finished").arrow_schema()
 
 
 def write_record(path: Path, record: dict, schema: pa.Schema) -> None:

@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from pipelines.catalogue import dataset_columns
+from pipelines.catalogue import arrow_type_of, dataset_columns, load as load_catalogue
 from pipelines.core.errors import MhhsError
 from pipelines.core.mpan import mpan_cores
 from pipelines.core.periods import LONDON, utc_period_starts
@@ -535,11 +535,11 @@ def _dictionary(indices: np.ndarray, values, mask: np.ndarray | None = None) -> 
 
 
 def _dates(day_numbers: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    return pa.array(np.asarray(day_numbers, dtype=np.int64).astype("datetime64[D]"), type=pa.date32(), mask=mask)
+    return pa.array(np.asarray(day_numbers, dtype=np.int64).astype("datetime64[D]"), type=arrow_type_of("date"), mask=mask)
 
 
 def _decimal(units: np.ndarray, scale: int, mask: np.ndarray | None = None) -> pa.Array:
-    """decimal128(18, scale) from integers counting 10**-scale (no float formatting involved)."""
+    """The catalogue's decimal type of the scale from integers counting 10**-scale (no float formatting involved)."""
     units = np.ascontiguousarray(units, dtype=np.int64)
     words = np.empty((len(units), 2), dtype=np.int64)
     words[:, 0] = units
@@ -549,7 +549,7 @@ def _decimal(units: np.ndarray, scale: int, mask: np.ndarray | None = None) -> p
     if mask is not None and mask.any():
         validity = pa.array(~mask).buffers()[1]
         null_count = int(mask.sum())
-    return pa.Array.from_buffers(pa.decimal128(18, scale), len(units), [validity, pa.py_buffer(words)], null_count)
+    return pa.Array.from_buffers(arrow_type_of("decimal", scale), len(units), [validity, pa.py_buffer(words)], null_count)
 
 
 def _registration_rows(pop: _Population, snapshot_day: int, mpans: np.ndarray, stale: bool, ctx: _Context) -> pa.Table:
@@ -788,8 +788,8 @@ def _consumption_table(ctx: _Context, day: _Day, core_text: pa.Array, mpan: np.n
                        period: np.ndarray, milli: np.ndarray, quality: np.ndarray, data_service: np.ndarray,
                        received: str) -> pa.Table:
     if ctx.file_format == "parquet":
-        utc = pa.array(day.utc_us[period], type=pa.timestamp("us", tz="UTC"))
-        received_at = pa.array(day.received_us[received][data_service], type=pa.timestamp("us", tz="UTC"))
+        utc = pa.array(day.utc_us[period], type=arrow_type_of("timestamp"))
+        received_at = pa.array(day.received_us[received][data_service], type=arrow_type_of("timestamp"))
     else:
         utc = _dictionary(period, day.utc_text)
         received_at = _dictionary(data_service, day.received_text[received])
@@ -815,9 +815,9 @@ def _malformed_table(ctx: _Context, day: _Day, core_text, mpan, mq, period, mill
     minutes = rng.integers(1, 30, n)  # never on :00 / :30
     if ctx.file_format == "parquet":
         utc_us = day.utc_us[period] + np.where(kind["off_boundary_period"], minutes * 60 * _US, 0)
-        utc = pa.array(utc_us, type=pa.timestamp("us", tz="UTC"))
+        utc = pa.array(utc_us, type=arrow_type_of("timestamp"))
         kwh = _decimal(milli, 3, mask=kind["missing_kwh"])
-        received_at = pa.array(day.received_us["main"][data_service], type=pa.timestamp("us", tz="UTC"))
+        received_at = pa.array(day.received_us["main"][data_service], type=arrow_type_of("timestamp"))
     else:
         p = day.periods
         index = np.where(kind["timestamp_without_offset"], p + period, period)
@@ -1236,9 +1236,10 @@ def _gsp_group_take(ctx: _Context, dates: list[date], take: np.ndarray) -> pa.Ta
             settlement_dates.extend([settlement_date] * periods)
             periods_col.extend(range(1, periods + 1))
             milli.append(values[g])
+    items = load_catalogue().items
     return pa.table({
-        "gsp_group_id": pa.array(groups, type=pa.string()),
-        "settlement_date": pa.array(settlement_dates, type=pa.date32()),
-        "settlement_period": pa.array(periods_col, type=pa.int64()),
+        "gsp_group_id": pa.array(groups, type=items["gsp_group_id"].arrow_type),
+        "settlement_date": pa.array(settlement_dates, type=items["settlement_date"].arrow_type),
+        "settlement_period": pa.array(periods_col, type=items["settlement_period"].arrow_type),
         "gsp_group_take_kwh": _decimal(np.concatenate(milli), 3),
     })

@@ -3,10 +3,11 @@
 -- a de-energised MPAN's metered data is settled, since the energy flowed, and flagged for review);
 -- a single value is refused when its period has not ended yet or it exceeds the physical maximum of the
 -- segment and premises. usable_mask holds bit p for each value that may be chosen as current.
+{%- set registrations_everywhere = ref('int_registrations_in_force_everywhere') %}
 with periods as (
     select
         bit_or(1::ubigint << settlement_period) as day_mask,
-        bit_or(case when utc_period_start + interval 30 minute <= '{{ var("run_started_at") }}'::timestamptz
+        bit_or(case when utc_period_start + interval 30 minute <= '{{ run_parameter("run_started_at") }}'::timestamptz
                     then 1::ubigint << settlement_period else 0::ubigint end) as ended_mask
     from {{ ref('int_settlement_periods') }}
 ),
@@ -24,30 +25,25 @@ checked as (
     from {{ ref('stg_lake__consumption_submissions') }} as s
     left join {{ ref('int_registrations_in_force') }} as r
         on s.mpan_core = r.mpan_core and s.measurement_quantity = r.measurement_quantity
+    where s.settlement_date = date '{{ run_parameter("settlement_date") }}'
     {%- if partitioned() %}
     -- in a partitioned run, a submission whose MPAN and quantity is in force in another partition's GSP
     -- Group is checked there; one partition checks those registered nowhere
-    where r.mpan_core is not null
-    {%- if var('checks_unregistered') %}
+      and (r.mpan_core is not null
+    {%- if run_parameter('checks_unregistered') %}
        or not exists (
            select 1
-           from ({{ registrations_in_force_everywhere() }}) as everywhere
+           from {{ registrations_everywhere }} as everywhere
            where everywhere.mpan_core = s.mpan_core and everywhere.measurement_quantity = s.measurement_quantity
        )
-    {%- endif %}
+    {%- endif %})
     {%- endif %}
 )
 
 select
     checked.*,
-    (0::ubigint
-    {%- for p in period_numbers() %}
-        | case when kwh_{{ '%02d' % p }} is not null then {{ 2 ** p }}::ubigint else 0::ubigint end
-    {%- endfor %}) as present_mask,
-    (0::ubigint
-    {%- for p in period_numbers() %}
-        | case when kwh_{{ '%02d' % p }} > physical_max_kwh then {{ 2 ** p }}::ubigint else 0::ubigint end
-    {%- endfor %}) as above_max_mask,
+    {{ period_mask('kwh_{p:02d} is not null') }} as present_mask,
+    {{ period_mask('kwh_{p:02d} > physical_max_kwh') }} as above_max_mask,
     periods.day_mask,
     periods.ended_mask
 from checked, periods

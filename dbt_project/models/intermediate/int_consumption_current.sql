@@ -26,9 +26,7 @@ single as (
     select
         mpan_core,
         measurement_quantity,
-        {%- for p in period_numbers() %}
-        case when (usable_mask >> {{ p }}) & 1 = 1 then kwh_{{ '%02d' % p }} end as kwh_{{ '%02d' % p }},
-        {%- endfor %}
+        {{ each_period('case when (usable_mask >> {p}) & 1 = 1 then kwh_{p:02d} end as kwh_{p:02d}') }},
         estimated_mask & usable_mask as estimated_mask,
         usable_mask as present_mask
     from usable
@@ -47,15 +45,9 @@ restated as (
     select
         mpan_core,
         measurement_quantity,
-        {%- for p in period_numbers() %}
-        arg_max(kwh_{{ '%02d' % p }}, submission_order)
-            filter (where (usable_mask >> {{ p }}) & 1 = 1) as kwh_{{ '%02d' % p }},
-        {%- endfor %}
-        (0::ubigint
-        {%- for p in period_numbers() %}
-            | (coalesce(arg_max((estimated_mask >> {{ p }}) & 1, submission_order)
-                filter (where (usable_mask >> {{ p }}) & 1 = 1), 0::ubigint) << {{ p }})
-        {%- endfor %}) as estimated_mask,
+        {{ each_period('arg_max(kwh_{p:02d}, submission_order) filter (where (usable_mask >> {p}) & 1 = 1) as kwh_{p:02d}') }},
+        (0::ubigint | {{ each_period('(coalesce(arg_max((estimated_mask >> {p}) & 1, submission_order)
+            filter (where (usable_mask >> {p}) & 1 = 1), 0::ubigint) << {p})', ' | ') }}) as estimated_mask,
         bit_or(usable_mask) as present_mask
     from restated_submissions
     group by mpan_core, measurement_quantity

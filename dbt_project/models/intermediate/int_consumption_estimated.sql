@@ -9,7 +9,6 @@
 --                       never AC / 365 flat)
 -- Every estimate is flagged E and its method recorded in <method>_mask (bit p = period p).
 {%- set methods = var('estimation_methods') %}
-{%- set all_kwh %}[{% for p in period_numbers() %}c.kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}]{% endset %}
 with periods as (
     select * from {{ ref('int_settlement_periods') }}
 ),
@@ -29,12 +28,9 @@ gap_days as (
         s.annual_consumption_kwh,
         s.missing_mask,
         coalesce(s.estimated_mask, 0::ubigint) as received_estimated_mask,
-        {{ all_kwh | replace('c.', 's.') }} as day_kwh,
+        [{{ period_columns('kwh', 's') }}] as day_kwh,
         -- bit p: period p has an actual value (received, not estimated by the data service)
-        (0::ubigint
-        {%- for p in period_numbers() %}
-            | case when s.kwh_{{ '%02d' % p }} is not null then {{ 2 ** p }}::ubigint else 0::ubigint end
-        {%- endfor %}) & ~coalesce(s.estimated_mask, 0::ubigint) as actual_mask
+        {{ period_mask('s.kwh_{p:02d} is not null') }} & ~coalesce(s.estimated_mask, 0::ubigint) as actual_mask
     from spine as s
     where s.missing_mask <> 0
 ),
@@ -49,7 +45,7 @@ gap_periods as (
         d.actual_mask & ((1::ubigint << p.settlement_period) - 1) as actual_before,
         (d.actual_mask >> (p.settlement_period + 1)) << (p.settlement_period + 1) as actual_after
     from (
-        select *, unnest(list_filter(range(1, 51), lambda p: (missing_mask >> p) & 1 = 1)) as missing_period
+        select *, unnest(list_filter({{ period_number_list() }}, lambda p: (missing_mask >> p) & 1 = 1)) as missing_period
         from gap_days
     ) as d
     inner join periods as p
@@ -149,9 +145,7 @@ select
     s.market_segment,
     s.domestic_premises,
     s.energisation_status,
-    {%- for p in period_numbers() %}
-    coalesce(f.values[list_position(f.periods, {{ p }})], s.kwh_{{ '%02d' % p }}) as kwh_{{ '%02d' % p }},
-    {%- endfor %}
+    {{ each_period('coalesce(f.values[list_position(f.periods, {p})], s.kwh_{p:02d}) as kwh_{p:02d}') }},
     -- ubigint: the masks reach Parquet basis files, which have no 128-bit integers
     coalesce(f.estimated_mask, s.estimated_mask)::ubigint as estimated_mask,
     coalesce(f.interpolation_mask, 0)::ubigint as interpolation_mask,

@@ -12,14 +12,14 @@ values_by_period as (
         c.*,
         p.settlement_period,
         p.utc_period_start,
-        [{% for p in period_numbers() %}kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period] as kwh
+        [{{ period_columns('kwh') }}][p.settlement_period] as kwh
     from candidates as c
     cross join {{ ref('int_settlement_periods') }} as p
     where (c.present_mask >> p.settlement_period) & 1 = 1
 )
 
 select
-    '{{ var("run_id") }}' as run_id,
+    '{{ run_parameter("run_id") }}' as run_id,
     source_file,
     file_sha256,
     mpan_core,

@@ -8,7 +8,7 @@
 --                the date's day weight (load_shape_season: its working or non-working day weight; weekends
 --                and bank holidays are non-working), over the sum of the day weights of the 365 days ending
 --                on the date
-{%- set settlement_date = "date '" ~ var('settlement_date') ~ "'" %}
+{%- set settlement_date = "date '" ~ run_parameter('settlement_date') ~ "'" %}
 {%- set category = ['gsp_group_id', 'market_segment', 'domestic_premises', 'consent_granularity', 'measurement_quantity'] %}
 with periods as (
     select settlement_period, local_half_hour from {{ ref('int_settlement_periods') }}

@@ -24,7 +24,7 @@ totals as (
 take as (
     select gsp_group_id, settlement_period, gsp_group_take_kwh
     from {{ ref('stg_standing__gsp_group_take') }}
-    where settlement_date = date '{{ var("settlement_date") }}'
+    where settlement_date = date '{{ run_parameter("settlement_date") }}'
       and {{ in_partition('gsp_group_id') }}
 )
 

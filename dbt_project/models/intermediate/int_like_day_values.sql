@@ -12,19 +12,18 @@ with gaps as (
 ),
 
 like_days as (
-    select date '{{ var("settlement_date") }}' + offset_days as like_date
+    select date '{{ run_parameter("settlement_date") }}' + offset_days as like_date
     from (select unnest([-28, -21, -14, -7, 7, 14, 21, 28]) as offset_days)
 ),
 
 submissions as (
     select c.*, g.physical_max_kwh
-    from read_parquet({{ lake('consumption') }}, hive_partitioning = true) as c
+    from {{ ref('stg_lake__consumption_submissions') }} as c
     join gaps as g
         on c.mpan_core = g.mpan_core
        and c.measurement_quantity = g.measurement_quantity
        and c.data_service_id = g.data_service_id
     where c.settlement_date in (select like_date from like_days)
-      and {{ committed('c') }}
 ),
 
 period_slots as (
@@ -40,7 +39,7 @@ period_slots as (
             timezone('Europe/London', timezone('Europe/London', d.like_date::timestamp)
                      + to_minutes(30 * (p.settlement_period - 1))) as local_start
         from like_days as d
-        cross join (select unnest(generate_series(1, {{ max_periods() }})) as settlement_period) as p
+        cross join (select unnest(generate_series(1, {{ period_slots() }})) as settlement_period) as p
     )
 ),
 
@@ -52,7 +51,7 @@ values_by_period as (
         s.received_at,
         s.file_sha256,
         p.settlement_period,
-        [{% for p in period_numbers() %}s.kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period] as kwh,
+        [{{ period_columns('kwh', 's') }}][p.settlement_period] as kwh,
         (s.estimated_mask >> p.settlement_period) & 1 = 1 as estimated,
         p.local_half_hour,
         s.physical_max_kwh

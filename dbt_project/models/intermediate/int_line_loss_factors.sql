@@ -3,9 +3,7 @@
 select
     distributor_id,
     llfc_id,
-    {%- for p in period_numbers() %}
-    max(llf::decimal(18, 4)) filter (where settlement_period = {{ p }}) as llf_{{ '%02d' % p }}{% if not loop.last %},{% endif %}
-    {%- endfor %}
+    {{ each_period('max(llf) filter (where settlement_period = {p}) as llf_{p:02d}') }}
 from {{ ref('stg_standing__llf') }}
-where settlement_date = date '{{ var("settlement_date") }}'
+where settlement_date = date '{{ run_parameter("settlement_date") }}'
 group by distributor_id, llfc_id

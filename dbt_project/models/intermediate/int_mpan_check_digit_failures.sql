@@ -4,7 +4,7 @@
 -- MPANs spilled to disk (40 s at 30 million).
 select distinct mpan_core
 from (
-    select mpan_core from {{ ref('stg_lake__consumption_submissions') }}
+    select mpan_core from {{ ref('stg_lake__consumption_submissions') }} where settlement_date = date '{{ run_parameter("settlement_date") }}'
     union all
     select mpan_core from {{ ref('int_registrations_in_force') }}
 )

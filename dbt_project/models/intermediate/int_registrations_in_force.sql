@@ -1,5 +1,5 @@
 -- The registration in force on the settlement date per MPAN and quantity, in the run's partition of GSP
--- Groups (macros/partition.sql holds the rules of CONTRACT.md).
+-- Groups (the rules of CONTRACT.md are int_registrations_in_force_everywhere's).
 select *
-from ({{ registrations_in_force_everywhere() }})
+from {{ ref('int_registrations_in_force_everywhere') }}
 where {{ in_partition('gsp_group_id') }}

@@ -11,16 +11,16 @@ with current_values as (
         g.annual_consumption_kwh,
         g.market_segment,
         p.settlement_period,
-        [{% for p in period_numbers() %}g.kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period] as kwh,
+        [{{ period_columns('kwh', 'g') }}][p.settlement_period] as kwh,
         (coalesce(g.estimated_mask, 0::ubigint) >> p.settlement_period) & 1 = 0 as actual
     from {{ ref('int_consumption_gaps') }} as g
     cross join {{ ref('int_settlement_periods') }} as p
     -- only MPAN-days that can hold a flag are taken one value per row
     where g.present_mask is not null
       and (
-        ({% for p in period_numbers() %}(g.kwh_{{ '%02d' % p }} = 0)::integer{% if not loop.last %} + {% endif %}{% endfor %})
+        ({{ each_period('(g.kwh_{p:02d} = 0)::integer', ' + ') }})
             >= {{ var('zero_run_periods') }}
-        or greatest({% for p in period_numbers() %}g.kwh_{{ '%02d' % p }}{% if not loop.last %}, {% endif %}{% endfor %})
+        or greatest({{ period_columns('kwh', 'g') }})
             > {{ var('outlier_factor') }} * g.annual_consumption_kwh / 17520
       )
 ),
@@ -55,8 +55,8 @@ from outliers
 union all
 select
     mpan_core, measurement_quantity, 'DE_ENERGISED_WITH_DATA' as flag,
-    list_filter(range(1, 51), lambda p: (present_mask >> p) & 1 = 1)[1] as first_period,
-    list_filter(range(1, 51), lambda p: (present_mask >> p) & 1 = 1)[-1] as last_period,
+    list_filter({{ period_number_list() }}, lambda p: (present_mask >> p) & 1 = 1)[1] as first_period,
+    list_filter({{ period_number_list() }}, lambda p: (present_mask >> p) & 1 = 1)[-1] as last_period,
     bit_count(present_mask) || ' metered values settled for an MPAN registered as de-energised' as detail
 from {{ ref('int_consumption_gaps') }}
 where energisation_status <> 'E'

@@ -2,8 +2,8 @@
 -- sequence of UTC instants from local midnight to the next, so the day has 46, 48 or 50 periods.
 with day as (
     select
-        timezone('Europe/London', date '{{ var("settlement_date") }}'::timestamp) as day_start,
-        timezone('Europe/London', (date '{{ var("settlement_date") }}' + 1)::timestamp) as day_end
+        timezone('Europe/London', date '{{ run_parameter("settlement_date") }}'::timestamp) as day_start,
+        timezone('Europe/London', (date '{{ run_parameter("settlement_date") }}' + 1)::timestamp) as day_end
 ),
 
 starts as (

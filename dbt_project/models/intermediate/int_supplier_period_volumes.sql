@@ -15,7 +15,7 @@ with volumes_by_llfc as (
         distributor_id,
         llfc_id,
         {%- for p in period_numbers() %}
-        {%- set kwh = 'kwh_%02d' % p %}
+        {%- set kwh = period_column('kwh', p) %}
         {%- set estimated = '((estimated_mask >> %d) & 1)::integer' % p %}
         sum({{ kwh }}) as t_c_{{ p }},
         sum({{ kwh }} * {{ estimated }}) as e_c_{{ p }},
@@ -37,7 +37,7 @@ sums as (
         v.market_segment,
         v.measurement_quantity,
         {%- for p in period_numbers() %}
-        {%- set loss = '(l.llf_%02d - 1)' % p %}
+        {%- set loss = '(l.' ~ period_column('llf', p) ~ ' - 1)' %}
         sum(v.t_c_{{ p }}) as t_c_{{ p }},
         sum(v.e_c_{{ p }}) as e_c_{{ p }},
         sum(v.t_c_{{ p }} * {{ loss }}) as t_l_{{ p }},
@@ -62,17 +62,17 @@ long as (
         p.settlement_period,
         unnest([
             {'actual_estimated': 'A', 'component': 'C',
-             'volume_kwh': [{% for p in period_numbers() %}t_c_{{ p }} - e_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]::decimal(38, 7),
-             'mpan_count': [{% for p in period_numbers() %}t_n_{{ p }} - e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
+             'volume_kwh': [{{ each_period('t_c_{p} - e_c_{p}') }}][p.settlement_period]::decimal(38, 7),
+             'mpan_count': [{{ each_period('t_n_{p} - e_n_{p}') }}][p.settlement_period]},
             {'actual_estimated': 'A', 'component': 'L',
-             'volume_kwh': [{% for p in period_numbers() %}t_l_{{ p }} - e_l_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]::decimal(38, 7),
-             'mpan_count': [{% for p in period_numbers() %}t_n_{{ p }} - e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
+             'volume_kwh': [{{ each_period('t_l_{p} - e_l_{p}') }}][p.settlement_period]::decimal(38, 7),
+             'mpan_count': [{{ each_period('t_n_{p} - e_n_{p}') }}][p.settlement_period]},
             {'actual_estimated': 'E', 'component': 'C',
-             'volume_kwh': [{% for p in period_numbers() %}e_c_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]::decimal(38, 7),
-             'mpan_count': [{% for p in period_numbers() %}e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]},
+             'volume_kwh': [{{ each_period('e_c_{p}') }}][p.settlement_period]::decimal(38, 7),
+             'mpan_count': [{{ each_period('e_n_{p}') }}][p.settlement_period]},
             {'actual_estimated': 'E', 'component': 'L',
-             'volume_kwh': [{% for p in period_numbers() %}e_l_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]::decimal(38, 7),
-             'mpan_count': [{% for p in period_numbers() %}e_n_{{ p }}{% if not loop.last %}, {% endif %}{% endfor %}][p.settlement_period]}
+             'volume_kwh': [{{ each_period('e_l_{p}') }}][p.settlement_period]::decimal(38, 7),
+             'mpan_count': [{{ each_period('e_n_{p}') }}][p.settlement_period]}
         ], recursive := true)
     from sums as s
     cross join periods as p
@@ -81,7 +81,7 @@ long as (
 select
     long.*,
     ccc.ccc_id,
-    ccc.scaling_weight::decimal(18, 4) as scaling_weight
+    ccc.scaling_weight
 from long
 left join {{ ref('stg_standing__ccc') }} as ccc
     on ccc.market_segment = long.market_segment

@@ -1,12 +1,12 @@
 -- Accepted values a reviewer should look at (published beside the run's outputs for auditors).
 select
-    '{{ var("run_id") }}' as run_id,
-    '{{ var("run_type") }}' as run_type,
-    date '{{ var("settlement_date") }}' as settlement_date,
-    mpan_core,
-    measurement_quantity,
-    flag,
-    first_period,
-    last_period,
-    detail
+    '{{ run_parameter("run_id") }}'::varchar as run_id,
+    '{{ run_parameter("run_type") }}'::varchar as run_type,
+    date '{{ run_parameter("settlement_date") }}' as settlement_date,
+    mpan_core::varchar as mpan_core,
+    measurement_quantity::varchar as measurement_quantity,
+    flag::varchar as flag,
+    first_period::bigint as first_period,
+    last_period::bigint as last_period,
+    detail::varchar as detail
 from {{ ref('int_review_flags') }}

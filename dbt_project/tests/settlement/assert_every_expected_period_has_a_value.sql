@@ -14,10 +14,8 @@ missing as (
         select
             e.mpan_core,
             e.measurement_quantity,
-            (select bit_or(1::ubigint << settlement_period) from periods) & ~(0::ubigint
-            {%- for p in period_numbers() %}
-                | case when e.kwh_{{ '%02d' % p }} is not null then {{ 2 ** p }}::ubigint else 0::ubigint end
-            {%- endfor %}) as missing_mask
+            (select bit_or(1::ubigint << settlement_period) from periods)
+                & ~{{ period_mask('e.kwh_{p:02d} is not null') }} as missing_mask
         from {{ ref('int_consumption_estimated') }} as e
         where e.energisation_status = 'E'
     )

@@ -5,6 +5,6 @@ from {{ ref('int_consumption_estimated') }} as e
 cross join {{ ref('int_settlement_periods') }} as p
 left join {{ ref('stg_standing__llf') }} as l
     on l.distributor_id = e.distributor_id and l.llfc_id = e.llfc_id
-   and l.settlement_date = date '{{ var("settlement_date") }}' and l.settlement_period = p.settlement_period
+   and l.settlement_date = date '{{ run_parameter("settlement_date") }}' and l.settlement_period = p.settlement_period
 where l.llf is null
 order by 1, 2, 3
