@@ -77,6 +77,8 @@ def summarised(timed: list[dict]) -> dict:
     median = sorted(timed, key=lambda run: run["floor_ratio"])[len(timed) // 2]
     return median | {"runs": len(timed), "wall_seconds_of_each_run": [run["wall_seconds"] for run in timed],
                      "floor_seconds_of_each_run": [run["floor_seconds"] for run in timed],
+                     "cpu_seconds_of_each_run": [run["cpu_seconds"] for run in timed],
+                     "floor_cpu_seconds_of_each_run": [run["floor_cpu_seconds"] for run in timed],
                      "floor_ratio_of_each_run": [run["floor_ratio"] for run in timed],
                      "cpu_floor_ratio_of_each_run": [run["cpu_floor_ratio"] for run in timed]}
 
