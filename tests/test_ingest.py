@@ -754,7 +754,7 @@ def test_a_crash_mid_ingest_leaves_nothing_visible_and_a_rerun_completes(tmp_pat
         assert sorted(query(data_dir, f"SELECT * FROM {view}"), key=str) == sorted(query(clean, f"SELECT * FROM {view}"), key=str)
 
 
-# ---- defects found in pipelines/ingest.py: these fail until it is fixed ----------------------------------
+# ---- defects found in pipelines/ingest/: these fail until it is fixed ----------------------------------
 
 
 def test_regression_a_readable_parquet_file_is_ingested(tmp_path, capsys):
