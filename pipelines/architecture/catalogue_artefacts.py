@@ -42,8 +42,8 @@ LAKE_CONSUMPTION_COLUMNS = {
     "settlement_date": "The settlement date of the values (the lake folder settlement_date=D).",
 }
 # The published outputs whose dbt models (models/marts/<name>.sql) get a properties YAML with an enforced
-# contract generated from the catalogue. review_flags is not (yet) a catalogue dataset: its YAML is written by hand.
-MART_DATASETS = ("supplier_volumes", "gsp_group_correction")
+# contract generated from the catalogue.
+MART_DATASETS = ("supplier_volumes", "gsp_group_correction", "review_flags")
 # Where a mart has always been published with another type than the catalogue's, the type it is published with:
 # the warehouse reads the published files of every run together, so a published column never changes type.
 # (gsp_group_correction.settlement_period is BIGINT, the catalogue's settlement_period INTEGER.)
