@@ -12,8 +12,7 @@ from pipelines.ingest.reasons import ROW_REASONS, FileRefused, reason_texts
 from pipelines.ingest.sql import literal
 from pipelines.reference.lake import Lake
 
-QUARANTINE_SCHEMA = pa.schema([("source_file", pa.string()), ("row_number", pa.int64()), ("reason_code", pa.string()),
-                               ("reason", pa.string()), ("raw_record", pa.string())])
+QUARANTINE_SCHEMA = catalogue.dataset("quarantine").arrow_schema()
 # Parts in the file's staging folder, each in row order; QUARANTINE is their union.
 RULES_PART, DUPLICATES_PART = "quarantine_rules.parquet", "quarantine_duplicates.parquet"
 QUARANTINE = "quarantine.parquet"
