@@ -14,7 +14,7 @@ import yaml
 from pipelines import architecture
 from pipelines import catalogue
 from pipelines import cli
-from pipelines.architecture import data_model, interfaces, principles, roles, sequence
+from pipelines.architecture import capabilities, data_model, interfaces, market, principles, processes, roles, sequence
 from pipelines.architecture.dbt_lineage import lineage, parse_manifest
 from pipelines.catalogue import CatalogueError
 from pipelines.catalogue.dip_schema import dip_consumption_schema, validator
@@ -93,7 +93,10 @@ def test_every_mermaid_diagram_renders_in_headless_chromium(tmp_path):
     diagrams = architecture.mermaid_diagrams()
     pages = {page for page, _ in diagrams}
     assert {"docs/architecture/logical_data_model.md", "docs/architecture/communication.md",
-            "docs/architecture/sequence.md"} <= pages
+            "docs/architecture/sequence.md", "docs/architecture/market_model.md",
+            "docs/architecture/business_processes.md"} <= pages
+    # Every process model: a current and a target diagram each.
+    assert sum(1 for page, _ in diagrams if page == "docs/architecture/business_processes.md") == 2 * len(processes.PROCESSES)
     results, shapes, errors = _render(tmp_path, diagrams)
     assert [r for r in results if not r["ok"]] == []
     assert len(results) == len(diagrams) and all(count > 5 for count in shapes), shapes
@@ -303,3 +306,164 @@ def test_every_test_a_principle_links_to_exists():
         file, _, name = reference.partition("::")
         assert (PROJECT_ROOT / file).is_file(), reference
         assert name in _test_functions(PROJECT_ROOT / file), reference
+
+
+# ---- the reference architecture's index, market model, capability model and processes ---------------------
+
+AWG_PRODUCT_DESCRIPTION = SHARED_DIR / "AWG_PRODUCT_DESCRIPTION.txt"
+INDEX = PROJECT_ROOT / "docs/architecture/README.md"
+NEW_PAGES = ("market_model.md", "capability_model.md", "bpm_list.md", "business_processes.md")
+
+
+def _table_2_artefacts() -> list[str]:
+    text = AWG_PRODUCT_DESCRIPTION.read_text()
+    table = text.split("Table 2: Architecture Artefacts")[1].split("The majority of these artefacts")[0]
+    rows = [line.split("\t") for line in table.splitlines() if "\t" in line]
+    return [row[0].strip() for row in rows if row[0].strip() and row[0].strip() != "Artefact"]
+
+
+@pytest.mark.skipif(not AWG_PRODUCT_DESCRIPTION.exists(), reason="../shared/AWG_PRODUCT_DESCRIPTION.txt is not beside this checkout")
+def test_every_table_2_artefact_is_in_the_index_linked_to_an_existing_file():
+    names = _table_2_artefacts()
+    assert len(names) == 12 and "Level-0 BPM List" in names and "Market Model (Business Strategy)" in names
+    index = INDEX.read_text()
+    links = dict(re.findall(r"^\| \[([^\]]+)\]\(([^)]+)\)", index, re.MULTILINE))
+    for name in [*names, "AWG Recommendation Document"]:
+        assert name in links, f"{name} is not linked from docs/architecture/README.md"
+        assert (INDEX.parent / links[name]).resolve().is_file(), (name, links[name])
+    assert [a.name for a in architecture.ARTEFACTS][:12] == [n for n in names]  # in the product description's order
+
+
+def test_every_table_3_requirement_is_answered_and_only_those():
+    answered = {n for artefact in architecture.ARTEFACTS for n in artefact.requirements}
+    assert answered == set(architecture.TABLE_3) == set(range(1, 13))
+    by_name = {a.name: set(a.requirements) for a in architecture.ARTEFACTS}
+    # A few rows of Table 3 as the product description gives them.
+    assert {1, 2, 3, 4, 5} <= by_name["Communication Diagram"] and by_name["Interface Sequence Diagram"] == {5}
+    assert by_name["Market Model (Business Strategy)"] == {4, 7, 8, 9} and by_name["Capability Model"] == {7, 9}
+    assert by_name["AWG Recommendation Document"] == {11, 12}
+
+
+def test_the_index_marks_what_remains_incomplete():
+    index = INDEX.read_text()
+    (interface_row,) = [line for line in index.splitlines() if line.startswith("| [Interface Specification]")]
+    assert "incomplete" in interface_row and "national scale" in interface_row and "another issue" in interface_row
+
+
+@pytest.mark.dbt
+def test_the_new_artefacts_are_generated_pages(sources):
+    expected = architecture.expected_docs(sources)
+    for name in NEW_PAGES:
+        assert Path(f"docs/architecture/{name}") in expected, name
+    # The recommendation is written by hand: generation neither writes nor removes it.
+    assert Path("docs/architecture/recommendation.md") not in expected
+    assert not (PROJECT_ROOT / "docs/architecture/recommendation.md").read_text().startswith("<!-- Generated")
+
+
+def test_every_place_in_the_code_the_architecture_links_to_exists():
+    references = market.references() | capabilities.references() | processes.references()
+    assert len(references) >= 30
+    assert [(ref, market.missing(ref)) for ref in sorted(references) if market.missing(ref)] == []
+    # Every kind of place: a module and a name in it, a DAG, a dbt model.
+    assert {"dags/mhhs_settlement.py::mhhs_settlement", "pipelines/settle/run.py::start_run",
+            "dbt_project/models/intermediate/int_gsp_group_correction.sql"} <= references
+
+
+def test_a_linked_path_or_name_that_disappears_is_reported(tmp_path):
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines/run.py").write_text("def start_run():\n    pass\nLIMIT = 3\n")
+    assert market.missing("pipelines/run.py::start_run", tmp_path) is None
+    assert market.missing("pipelines/run.py::LIMIT", tmp_path) is None
+    assert market.missing("pipelines/run.py::finish_run", tmp_path) == "pipelines/run.py does not define finish_run"
+    assert market.missing("dbt_project/models/marts/gone.sql", tmp_path) == "dbt_project/models/marts/gone.sql does not exist"
+
+
+def test_capability_links_on_the_page_point_to_existing_paths():
+    page = (PROJECT_ROOT / "docs/architecture/capability_model.md").read_text()
+    targets = re.findall(r"\]\((\.\./\.\./[^)#]+)\)", page)
+    assert len(targets) >= 30
+    for target in targets:
+        assert (PROJECT_ROOT / "docs/architecture" / target).resolve().exists(), target
+
+
+def test_the_market_model_matches_the_catalogue_and_defines_every_role_once():
+    segments = catalogue.load().items["market_segment"].allowed_values
+    assert [s.key for s in market.SEGMENTS] == list(segments)
+    service_keys = {s.key for s in market.SERVICES}
+    assert {s.data_service for s in market.SEGMENTS} <= service_keys
+    assert {s.role for s in market.SERVICES} <= set(market.ROLES)
+    assert {p for r in market.ROLES.values() for p in r.performed_by} <= set(market.PARTICIPANTS)
+    for name in ("SDS", "ADS", "UMSDS", "MDS", "VAS", "LSS", "REGS", "CSS", "DCC", "IDNO", "SAA", "CDCA", "DIP"):
+        assert name in (PROJECT_ROOT / "docs/architecture/market_model.md").read_text(), name
+    # The communication diagram draws the same roles.
+    assert roles.ROLES is market.ROLES
+    for flow in roles.FLOWS:
+        assert {flow.sender, flow.receiver} <= set(market.ROLES), flow
+    diagram = roles.communication_diagram(set())
+    assert all(f'{key}["{role.name}"]' in diagram for key, role in market.ROLES.items())
+
+
+def test_processes_and_capabilities_refer_to_each_other_and_to_known_roles():
+    keys = {p.key for p in processes.PROCESSES}
+    assert keys == {"registration", "collection", "estimation", "load_shaping", "settlement", "correction",
+                    "reporting", "disputes"}
+    assert {c.process for c in capabilities.CAPABILITIES} <= keys
+    assert {c.role for c in capabilities.CAPABILITIES} <= set(market.ROLES)
+    for process in processes.PROCESSES:
+        assert process.current_steps and process.target_steps, process.key
+        for step in process.current_steps:
+            assert {step.sender, step.receiver} <= set(processes.CURRENT_ROLES), (process.key, step)
+        for step in process.target_steps:
+            assert {step.sender, step.receiver} <= set(market.ROLES) | set(processes.TARGET_EXTRA), (process.key, step)
+            assert not step.where or step.status, (process.key, step)  # code named only for a step of this system
+            if step.status == market.NOT_YET:  # its capability's probe says when the code has it
+                assert [c for c in capabilities.CAPABILITIES if c.name == step.capability and c.probe], (process.key, step)
+        assert all(key in processes.SOURCES for key in process.sources)
+
+
+def test_what_is_not_yet_implemented_is_said_and_is_true():
+    from pipelines.ingest import LANDING_FORMATS
+    from pipelines.settle.publish import PUBLISHED_TABLES
+
+    not_yet = {c.name: c for c in capabilities.CAPABILITIES if c.status == market.NOT_YET}
+    assert any("registration updates" in name for name in not_yet)
+    assert any("load_shapes" in name for name in not_yet)
+    registration = next(p for p in processes.PROCESSES if p.key == "registration")
+    assert processes.status(registration) == "partly here"
+    # The page says "not yet" only while the code lacks it.
+    updates = next(c for c in not_yet.values() if "registration updates" in c.name)
+    assert capabilities.status(updates) == ("not yet implemented here" if "registration_updates" not in LANDING_FORMATS
+                                            else capabilities.status(updates))
+    shapes = next(c for c in not_yet.values() if "load_shapes" in c.name)
+    assert ("not yet" in capabilities.status(shapes)) == ("load_shapes" not in PUBLISHED_TABLES)
+
+
+def test_a_not_yet_capability_says_so_once_the_code_has_it(monkeypatch):
+    import pipelines.ingest
+
+    updates = next(c for c in capabilities.CAPABILITIES if "registration updates" in c.name)
+    monkeypatch.setattr(pipelines.ingest, "LANDING_FORMATS", {"registration_updates": (".csv",)})
+    assert capabilities.status(updates).startswith("in the code now")
+    registration = next(p for p in processes.PROCESSES if p.key == "registration")
+    assert "REGS->>VAS: registration update (one MPAN) [in the code now]" in processes.sequence(
+        registration.target_steps, processes._target_name)
+    monkeypatch.setattr(pipelines.ingest, "LANDING_FORMATS", {"registrations": (".csv",)})
+    assert capabilities.status(updates) == "not yet implemented here"
+
+
+BENCHMARK_SECTIONS = ("End to end", "Against the national-scale targets", "Ingestion throughput",
+                      "Ingestion design notes", "Settlement fidelity (0.8.0)", "dbt parse cost per partition")
+
+
+def test_the_recommendation_quotes_only_figures_that_are_in_the_benchmarks():
+    recommendation = (PROJECT_ROOT / "docs/architecture/recommendation.md").read_text()
+    benchmarks = (PROJECT_ROOT / "docs/benchmarks.md").read_text()
+    headings = [line.lstrip("#").strip() for line in benchmarks.splitlines() if line.startswith("#")]
+    for section in BENCHMARK_SECTIONS:
+        assert f'"{section}"' in recommendation, section
+        assert any(heading.startswith(section) for heading in headings), section
+    figures = set(re.findall(r"\d[\d,.]*(?: ?(?:min \d+ s|s|GiB|GB|×|M values/s|µs|%))", recommendation))
+    assert len(figures) >= 15
+    assert sorted(f for f in figures if f not in benchmarks) == []
+    for alternative in ("Spark", "relational warehouse", "One row per half-hour period"):
+        assert alternative in recommendation

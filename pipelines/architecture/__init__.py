@@ -1,6 +1,9 @@
 """The reference architecture's artefacts, generated from the running system: the logical data model (dbt
-manifest and data catalogue), the interface specification and the DIP JSON Schema, the communication and
-interface sequence diagrams (roles, DAGs, dbt lineage), and the principles and standards pages.
+manifest and data catalogue), the interface specification and the DIP JSON Schema, the market model, the
+communication diagram, the capability model and the business processes (market.py, roles.py, capabilities.py,
+processes.py), the interface sequence diagram (DAGs, dbt lineage), the principles and standards pages, and the
+index listing every artefact of the AWG product description with the requirements it answers. The
+recommendation document (docs/architecture/recommendation.md) is written by hand.
 
 `mhhs docs` writes them under docs/; `mhhs docs --check` (and tests/test_architecture.py) reports any that
 differ from what the code generates now. The data dictionary and reason codes come from `mhhs catalogue`.
@@ -12,7 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.architecture import data_model, dbt_lineage, interfaces, principles, roles, sequence
+from pipelines.architecture import (capabilities, data_model, dbt_lineage, interfaces, market, principles, processes,
+                                    roles, sequence)
 from pipelines.architecture.catalogue_artefacts import write_generated
 from pipelines.core.paths import PROJECT_ROOT
 
@@ -32,31 +36,100 @@ def load_sources(dags_dir: Path = sequence.DAGS_DIR) -> Sources:
     return Sources(dbt_lineage.parse_manifest(), sequence.load_dags(dags_dir))
 
 
+@dataclass(frozen=True)
+class Artefact:
+    """An artefact of the AWG product description (Table 2, or section 2.1/2.3), where it is and what made it."""
+    name: str  # as the product description names it
+    view: str
+    page: str  # path relative to docs/architecture/
+    requirements: tuple[int, ...]  # Table 3 requirement numbers it answers
+    made: str  # "generated from ..." or "written by hand"
+    also: tuple[tuple[str, str], ...] = ()  # further (title, page) pairs
+    incomplete: str = ""  # what remains of the artefact, when something does
+    note: str = ""  # about what it shows, when the artefact is complete
+
+
+ARTEFACTS = (
+    Artefact("Architecture Principles", "Enterprise", "principles.md", (6, 8),
+             "generated from `pipelines/architecture/principles.py`, each principle linked to its tests"),
+    Artefact("Data Architecture Standards", "Enterprise", "data_standards.md", (6, 10),
+             "generated from `pipelines/architecture/principles.py`, linked to tests"),
+    Artefact("Security Guidelines", "Enterprise", "security.md", (6, 10),
+             "generated from `pipelines/architecture/principles.py`, linked to tests"),
+    Artefact("Market Model (Business Strategy)", "Enterprise", "market_model.md", (4, 7, 8, 9),
+             "generated from `pipelines/architecture/market.py`"),
+    Artefact("Communication Diagram", "Enterprise", "communication.md", (1, 2, 3, 4, 5),
+             "generated from `pipelines/architecture/market.py`, `roles.py` and the interfaces in the code",
+             note="the participants' outbound flows (supplier, distributor, data service, SAA), registration "
+                  "updates, register reads and published load shapes are drawn dashed: not yet in the code"),
+    Artefact("Capability Model", "Enterprise", "capability_model.md", (7, 9),
+             "generated from `pipelines/architecture/capabilities.py`; every link checked by a test"),
+    Artefact("Level-0 BPM List", "Business", "bpm_list.md", (7, 9),
+             "generated from `pipelines/architecture/processes.py`"),
+    Artefact("Business Process Model (BPM)", "Business", "business_processes.md", (1, 2),
+             "generated from `pipelines/architecture/processes.py` (current against target)",
+             note="registration updates, load shapes built from actual data and the participants' flows are "
+                  "modelled as the target and marked not yet implemented here"),
+    Artefact("Data Catalogue", "Data", "../data_dictionary.md", (3, 5),
+             "generated from `pipelines/catalogue/catalogue.yml` and `pipelines/ingest/`",
+             also=(("reason codes", "../reason_codes.md"),)),
+    Artefact("Logical Data Model", "Data", "logical_data_model.md", (4,), "generated from the data catalogue and the dbt manifest"),
+    Artefact("Interface Specification", "Data", "../interfaces/README.md", (1, 2, 3, 4, 5),
+             "generated from `pipelines/ingest/`, `pipelines/settle/` and the data catalogue",
+             also=(("DIP JSON Schema", f"../interfaces/schemas/{interfaces.SCHEMA_FILE.name}"),),
+             incomplete="frequencies and sizes at national scale, and the participants' outbound flows, are another "
+                        "issue's work"),
+    Artefact("Interface Sequence Diagram", "Data", "sequence.md", (5,),
+             "generated from the Airflow DAGs in `dags/` and the dbt manifest"),
+    Artefact("AWG Recommendation Document", "Recommendation", "recommendation.md", (11, 12), "written by hand"),
+    Artefact("Reference Architecture", "Reference architecture", "README.md", (11, 12),
+             "this index: the artefacts above together"),
+)
+
+TABLE_3 = {
+    1: "changes to the registration systems and the interface with MPAS",
+    2: "interfaces with the Data Communications Company",
+    3: "interfaces between the new services of the TOM",
+    4: "system changes to the BSC central settlement systems",
+    5: "transfer of data between Registration, the new TOM services and Central Settlement Services",
+    6: "consistent with the AWG principles",
+    7: "consistent with the CCDG recommendations",
+    8: "consistent with the MHHS objectives, TOM design principles and TOM development principles",
+    9: "consistent with the DWG preferred TOM design and transition principles",
+    10: "consistent with the Ofgem data and security principles and NCSC Secure by Design",
+    11: "evidence and rationale, a risk assessment, impacts on industry parties and consumers",
+    12: "dependencies on other work areas (SCR, other industry initiatives)",
+}
+
+
 def _index() -> str:
-    return "\n".join([
+    lines = [
         "<!-- Generated by `make docs` (pipelines/architecture/__init__.py); do not edit. -->",
         "# Architecture artefacts",
         "",
-        "Generated from the code that runs, so they cannot go stale: `make docs` rebuilds them, and a test fails "
-        "when what is committed differs from what the code generates.",
+        "The reference architecture of this implementation, artefact by artefact as the AWG product description "
+        "lists them (Table 2, and the recommendation document of section 2.3), each with the Table 3 requirements "
+        "it answers. Where the content is the code's (roles, interfaces, flows, models) the page is generated from "
+        "the code that runs, so it cannot go stale: `make docs` rebuilds it and a test fails when what is "
+        "committed differs. Where it is argument it is written by hand.",
         "",
-        "| artefact | generated from |",
-        "|---|---|",
-        "| [Data catalogue (data dictionary)](../data_dictionary.md) and [reason codes](../reason_codes.md) "
-        "| `pipelines/catalogue/catalogue.yml`, `pipelines/ingest/` |",
-        "| [Logical data model](logical_data_model.md) | data catalogue, dbt manifest |",
-        "| [Interface specification](../interfaces/README.md) and the "
-        f"[DIP JSON Schema](../interfaces/schemas/{interfaces.SCHEMA_FILE.name}) "
-        "| `pipelines/ingest/`, `pipelines/settle/`, data catalogue |",
-        "| [Communication diagram](communication.md) | `pipelines/architecture/roles.py`, interfaces |",
-        "| [Interface sequence diagram](sequence.md) | Airflow DAGs in `dags/`, dbt manifest |",
-        "| [Architecture principles](principles.md), [data standards](data_standards.md), "
-        "[security guidelines](security.md) | `pipelines/architecture/principles.py`, each linked to its tests |",
-        "",
-        "`make docs` also builds, outside git under `DATA_DIR/docs/`: the dbt docs site (`dbt/static_index.html`) "
-        "and `diagrams.html`, every diagram above rendered offline.",
-        "",
-    ])
+        "| artefact | view | Table 3 requirements | made | complete? |",
+        "|---|---|---|---|---|",
+    ]
+    for artefact in ARTEFACTS:
+        also = "".join(f" and [{title}]({page})" for title, page in artefact.also)
+        numbers = ", ".join(map(str, artefact.requirements))
+        state = f"**incomplete**: {artefact.incomplete}" if artefact.incomplete else "yes" + (
+            f" ({artefact.note})" if artefact.note else "")
+        lines.append(f"| [{artefact.name}]({artefact.page}){also} | {artefact.view} | {numbers} | {artefact.made} | {state} |")
+    lines += ["", "## Table 3 requirements", "", "| # | the recommendations include or are consistent with | answered by |",
+              "|---|---|---|"]
+    for number, text in TABLE_3.items():
+        by = ", ".join(f"[{a.name}]({a.page})" for a in ARTEFACTS if number in a.requirements)
+        lines.append(f"| {number} | {text} | {by} |")
+    lines += ["", "`make docs` also builds, outside git under `DATA_DIR/docs/`: the dbt docs site (`dbt/static_index.html`) "
+              "and `diagrams.html`, every diagram above rendered offline.", ""]
+    return "\n".join(lines)
 
 
 def expected_docs(sources: Sources) -> dict[Path, str]:
@@ -70,6 +143,10 @@ def expected_docs(sources: Sources) -> dict[Path, str]:
         Path("docs/architecture/logical_data_model.md"): data_model.page(nodes),
         Path("docs/architecture/communication.md"): roles.page(names),
         Path("docs/architecture/sequence.md"): sequence.page(sources.dags, nodes, found),
+        Path("docs/architecture/market_model.md"): market.page(),
+        Path("docs/architecture/capability_model.md"): capabilities.page(processes.names()),
+        Path("docs/architecture/bpm_list.md"): processes.list_page(),
+        Path("docs/architecture/business_processes.md"): processes.models_page(),
     }
     docs |= interfaces.artefacts(role_map)
     docs |= principles.artefacts()

@@ -45,8 +45,12 @@ PAGES: dict[str, tuple[str, str, tuple[Principle, ...]]] = {
                   ("tests/test_dbt_unit.py::test_every_settlement_formula_has_unit_tests", "tests/test_scenarios.py::test_scenario")),
         Principle("Generated architecture artefacts",
                   "Diagrams and interface pages are generated from the catalogue, the dbt manifest and the DAGs, "
-                  "and every diagram renders.",
-                  ("tests/test_architecture.py::test_every_mermaid_diagram_renders_in_headless_chromium",)),
+                  "and every diagram renders. The market model, capability model and process models link to the "
+                  "code that implements them, and every link resolves; every artefact of the AWG product "
+                  "description is in the index.",
+                  ("tests/test_architecture.py::test_every_mermaid_diagram_renders_in_headless_chromium",
+                   "tests/test_architecture.py::test_every_place_in_the_code_the_architecture_links_to_exists",
+                   "tests/test_architecture.py::test_every_table_2_artefact_is_in_the_index_linked_to_an_existing_file")),
     )),
     "data_standards": ("Data standards", "Time, units, identifiers and precision, as every interface uses them.", (
         Principle("Time in UTC, local days only at the edge",

@@ -1,17 +1,17 @@
-"""The market roles of DOMAIN.md section 2, the flows between them, and which of them this system implements.
+"""The communication diagram: the market roles (defined once in pipelines.architecture.market), the data flows
+between them, and which of them this system implements.
 
 A flow is implemented when an interface the code reads or writes carries it (pipelines.architecture.interfaces),
-so the communication diagram changes when the code does.
+so the communication diagram changes when the code does. A flow names the interfaces that will carry it even
+before the code has them (registration updates, register reads, the participants' flows): it stays dashed until
+an interface of that name exists.
 """
 
 from dataclasses import dataclass
 
+from pipelines.architecture.market import ROLES, in_this_system
 
-@dataclass(frozen=True)
-class Role:
-    key: str
-    name: str
-    this_system: bool = False  # a role (or part of one) this system performs
+__all__ = ["FLOWS", "ROLES", "Flow", "communication_diagram", "implemented", "page"]
 
 
 @dataclass(frozen=True)
@@ -22,37 +22,29 @@ class Flow:
     interfaces: tuple[str, ...] = ()  # interface page names that implement it; internal steps say "internal"
 
 
-ROLES = {
-    role.key: role
-    for role in (
-        Role("REGS", "Registration Service (REGS)"),
-        Role("DS", "Data Services (SDS / ADS / UMSDS)"),
-        Role("DIP", "Data Integration Platform (DIP)"),
-        Role("LSS", "Load Shaping Service (LSS)", this_system=True),
-        Role("VAS", "Volume Allocation Service (VAS)", this_system=True),
-        Role("MDS", "Market-wide Data Service (MDS)"),
-        Role("ISD", "Industry Standing Data (ISD)"),
-        Role("CDCA", "CDCA"),
-        Role("SUP", "Suppliers"),
-        Role("Auditors", "Auditors"),
-        Role("Analysts", "Analysts"),
-    )
-}
-
 FLOWS = (
+    Flow("SUP", "CSS", "switch requests (change of supplier)"),
+    Flow("CSS", "REGS", "switch notifications"),
+    Flow("SUP", "REGS", "data service appointments, consent granularity"),
     Flow("REGS", "VAS", "registration snapshots", ("registrations",)),
+    Flow("REGS", "VAS", "registration updates (one MPAN's change at a time)", ("registration_updates",)),
     Flow("REGS", "DS", "service appointments (IF-031..IF-036)"),
+    Flow("DCC", "DS", "smart meter reads"),
     Flow("DS", "DIP", "UTC period consumption"),
     Flow("DIP", "VAS", "UTC period consumption (DIP-style JSON)", ("consumption_json",)),
     Flow("DS", "VAS", "UTC period consumption (CSV / Parquet files)", ("consumption_csv", "consumption_parquet")),
-    Flow("VAS", "DS", "rejected consumption (IF-014), defaulted data (IF-013)"),
+    Flow("DS", "VAS", "register reads (daily or monthly consent)", ("register_reads",)),
+    Flow("VAS", "DS", "rejected consumption (IF-014), defaulted data (IF-013)", ("rejections",)),
     Flow("ISD", "VAS", "GSP Groups, line loss factors, CCCs, calendar", ("standing_data_files",)),
+    Flow("DIST", "ISD", "LLF classes and line loss factors"),
     Flow("CDCA", "VAS", "GSP Group Take (gsp_group_take.csv)", ("standing_data_files",)),
-    Flow("VAS", "LSS", "actual settlement data", ("internal",)),
-    Flow("LSS", "VAS", "load shapes for estimation", ("internal",)),
+    Flow("VAS", "LSS", "actual settlement data (to build shapes)", ("load_shapes",)),
+    Flow("LSS", "VAS", "load shapes for estimation (load_shapes.csv or the seasonal default)", ("standing_data_files",)),
     Flow("VAS", "MDS", "supplier volumes, GSP Group Correction, runs, review flags",
          ("supplier_volumes", "gsp_group_correction", "settlement_runs", "review_flags")),
-    Flow("MDS", "SUP", "settlement reports (D0398, D0400)"),
+    Flow("MDS", "SUP", "each supplier its own volumes (D0398, D0400)", ("supplier_flows",)),
+    Flow("MDS", "DIST", "DUoS volumes per LLFC and supplier, own network only", ("duos_volumes",)),
+    Flow("MDS", "SAA", "BM Unit volumes for imbalance settlement", ("bm_unit_volumes",)),
     Flow("VAS", "Auditors", "data-quality report", ("data_quality_report",)),
     Flow("VAS", "Analysts", "warehouse views, quarantine", ("quarantine",)),
 )
@@ -64,9 +56,9 @@ def implemented(flow: Flow, interface_names: set[str]) -> bool:
 
 def communication_diagram(interface_names: set[str]) -> str:
     lines = ["flowchart LR", '    subgraph system["this system (mhhs)"]']
-    lines += [f'        {r.key}["{r.name}"]' for r in ROLES.values() if r.this_system]
+    lines += [f'        {r.key}["{r.name}"]' for r in ROLES.values() if in_this_system(r.key)]
     lines.append("    end")
-    lines += [f'    {r.key}["{r.name}"]' for r in ROLES.values() if not r.this_system]
+    lines += [f'    {r.key}["{r.name}"]' for r in ROLES.values() if not in_this_system(r.key)]
     styles = []
     for number, flow in enumerate(FLOWS):
         done = implemented(flow, interface_names)
@@ -75,7 +67,7 @@ def communication_diagram(interface_names: set[str]) -> str:
         if not done:
             styles.append(number)
     lines.append("    classDef outside fill:#f4f4f4,stroke:#999")
-    lines.append("    class " + ",".join(r.key for r in ROLES.values() if not r.this_system) + " outside")
+    lines.append("    class " + ",".join(r.key for r in ROLES.values() if not in_this_system(r.key)) + " outside")
     if styles:
         lines.append(f"    linkStyle {','.join(map(str, styles))} stroke:#999,stroke-dasharray:4")
     return "\n".join(lines)
@@ -86,10 +78,12 @@ def page(interface_names: set[str]) -> str:
         "<!-- Generated by `make docs` (pipelines/architecture/roles.py); do not edit. -->",
         "# Communication diagram",
         "",
-        "The roles of the market (DOMAIN.md section 2) and the data flows between them. Thick arrows are flows "
-        "this system implements (an interface in the code carries them); dashed grey arrows are flows of the "
-        "market that this system does not implement. Inside the box: the roles this system performs (volume "
-        "allocation; load shapes built from the day's actual data).",
+        "The roles of the market ([market model](market_model.md), defined once in "
+        "`pipelines/architecture/market.py`) and the data flows between them (AWG product description, Table 3 "
+        "requirements 1 to 5). Thick arrows are flows this system implements (an interface in the code carries "
+        "them); dashed grey arrows are flows of the market that this system does not implement, or not yet. "
+        "Inside the box: the roles this system performs in whole or in part (volume allocation; publication; "
+        "load shaping, of which it uses shapes but does not yet build them).",
         "",
         "```mermaid",
         communication_diagram(interface_names),
@@ -103,6 +97,7 @@ def page(interface_names: set[str]) -> str:
             how = "internal step of `mhhs settle` (dbt)"
         else:
             pages = [f"[{name}](../interfaces/{name}.md)" for name in flow.interfaces if name in interface_names]
-            how = ", ".join(pages) or "not implemented"
+            expected = ", ".join(f"`{name}`" for name in flow.interfaces)
+            how = ", ".join(pages) or (f"not yet (when the code has interface {expected})" if expected else "outside this system")
         lines.append(f"| {ROLES[flow.sender].name} | {ROLES[flow.receiver].name} | {flow.carries} | {how} |")
     return "\n".join(lines) + "\n"
