@@ -14,7 +14,8 @@ import yaml
 from pipelines import architecture
 from pipelines import catalogue
 from pipelines import cli
-from pipelines.architecture import capabilities, data_model, interfaces, market, principles, processes, roles, sequence
+from pipelines.architecture import (capabilities, controls, data_model, exchanges, governance, interfaces, market,
+                                    principles, processes, roles, sequence)
 from pipelines.architecture.dbt_lineage import lineage, parse_manifest
 from pipelines.catalogue import CatalogueError
 from pipelines.catalogue.dip_schema import dip_consumption_schema, validator
@@ -94,9 +95,10 @@ def test_every_mermaid_diagram_renders_in_headless_chromium(tmp_path):
     pages = {page for page, _ in diagrams}
     assert {"docs/architecture/logical_data_model.md", "docs/architecture/communication.md",
             "docs/architecture/sequence.md", "docs/architecture/market_model.md",
-            "docs/architecture/business_processes.md"} <= pages
-    # Every process model: a current and a target diagram each.
+            "docs/architecture/business_processes.md", f"docs/architecture/{exchanges.PAGE}"} <= pages
+    # Every process model: a current and a target diagram each; every exchange between participants: one.
     assert sum(1 for page, _ in diagrams if page == "docs/architecture/business_processes.md") == 2 * len(processes.PROCESSES)
+    assert sum(1 for page, _ in diagrams if page == f"docs/architecture/{exchanges.PAGE}") == len(exchanges.EXCHANGES)
     results, shapes, errors = _render(tmp_path, diagrams)
     assert [r for r in results if not r["ok"]] == []
     assert len(results) == len(diagrams) and all(count > 5 for count in shapes), shapes
@@ -306,6 +308,134 @@ def test_every_test_a_principle_links_to_exists():
         file, _, name = reference.partition("::")
         assert (PROJECT_ROOT / file).is_file(), reference
         assert name in _test_functions(PROJECT_ROOT / file), reference
+    assert principles.missing_tests() == []
+
+
+# ---- public principles, controls and governance --------------------------------------------------------------
+
+
+def test_every_control_links_existing_tests_unless_it_is_planned():
+    for control in controls.CONTROLS.values():
+        assert bool(control.tests) != bool(control.planned), control.key  # tests, or planned and none
+    assert controls.linked_tests() <= principles.linked_tests()
+    assert principles.missing_tests(controls.linked_tests()) == []
+    # The controls the issue names: segregation is planned; the others are linked to the tests that enforce them.
+    assert controls.CONTROLS["segregation"].planned and not controls.CONTROLS["segregation"].tests
+    expected = {"read_only_analysts": "test_mhhs_sql_cannot_modify_or_reach_outside_the_warehouse",
+                "file_modes": "test_published_modes_follow_the_setting_whatever_the_umask",
+                "personal_data": "test_addresses_and_postcodes_never_leave_ingestion",
+                "integrity_hashes": "test_a_published_row_traces_to_its_run_and_the_hashes_of_the_landing_files_that_fed_it"}
+    for key, test in expected.items():
+        assert any(t.endswith("::" + test) for t in controls.CONTROLS[key].tests), key
+    security = (PROJECT_ROOT / "docs/architecture/security.md").read_text()
+    for control in controls.CONTROLS.values():
+        assert f'<a id="control-{control.key}"></a>' in security, control.key
+        for test in control.tests:
+            assert f"[`{test.split('::')[1]}`](../../{test.split('::')[0]})" in security, test
+    assert "**planned**: not built yet" in security
+
+
+def test_a_linked_test_that_disappears_is_reported(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_here.py").write_text("def test_kept():\n    pass\n\ndef helper():\n    pass\n")
+    references = {"tests/test_here.py::test_kept", "tests/test_here.py::test_renamed", "tests/test_gone.py::test_kept"}
+    assert principles.missing_tests(references, tmp_path) == ["tests/test_gone.py::test_kept",
+                                                              "tests/test_here.py::test_renamed"]
+
+
+def test_every_public_principle_quotes_a_linked_source_and_names_known_controls():
+    placed = [key for keys in controls.PAGE_FRAMEWORKS.values() for key in keys]
+    assert sorted(placed) == sorted(controls.FRAMEWORKS)  # every framework on exactly one page
+    assert {"tom", "awg", "dbp", "secure_by_design", "ncsc_design", "ncsc_cloud"} <= set(controls.FRAMEWORKS)
+    assert set(controls.PAGE_FRAMEWORKS) == set(principles.PAGES)
+    for framework in controls.FRAMEWORKS.values():
+        assert framework.principles, framework.key
+        for principle in framework.principles:
+            assert principle.source in controls.SOURCES, (framework.key, principle.title)
+            assert set(principle.controls) <= set(controls.CONTROLS), (framework.key, principle.title)
+            assert principle.controls or principle.note, (framework.key, principle.title)  # none: say why
+    for title, address in controls.SOURCES.values():
+        assert title and address.startswith("https://"), title
+    # The TOM's, the AWG's and Ofgem's principles are quoted from their source, never paraphrased.
+    for key in ("tom", "awg", "dbp"):
+        assert all(p.quote for p in controls.FRAMEWORKS[key].principles), key
+    for name in principles.PAGES:
+        page = (PROJECT_ROOT / f"docs/architecture/{name}.md").read_text()
+        for key in controls.PAGE_FRAMEWORKS[name]:
+            assert f"## {controls.FRAMEWORKS[key].title}" in page, (name, key)
+            for principle in controls.FRAMEWORKS[key].principles:
+                if principle.quote:
+                    assert f'"{principle.quote}"' in page, (name, principle.title)
+
+
+def test_every_dataset_has_an_owner_of_the_market_model_and_a_retention():
+    datasets = catalogue.load().datasets.values()
+    assert [d.name for d in datasets if d.owner not in market.ROLES] == []
+    assert [d.name for d in datasets if not (d.retention or "").strip()] == []
+    owners = {d.name: d.owner for d in datasets}
+    assert (owners["consumption"], owners["registrations"], owners["gsp_group_take"], owners["supplier_volumes"]) == (
+        "DS", "REGS", "CDCA", "VAS")
+
+
+def test_owner_and_retention_are_optional_fields_of_the_catalogue(tmp_path):
+    raw = yaml.safe_load(catalogue.CATALOGUE_FILE.read_text())
+    del raw["datasets"]["llf"]["owner"], raw["datasets"]["llf"]["retention"]
+    path = tmp_path / "catalogue.yml"
+    path.write_text(yaml.safe_dump(raw))
+    llf = catalogue.load(path).datasets["llf"]
+    assert (llf.owner, llf.retention) == (None, None)  # optional fields: the test above is what requires them
+
+
+def test_the_governance_table_links_each_dataset_to_its_dictionary_entry_and_suite():
+    page = (PROJECT_ROOT / "docs/architecture/data_standards.md").read_text()
+    dictionary = (PROJECT_ROOT / "docs/data_dictionary.md").read_text()
+    anchors = {governance.anchor(line) for line in dictionary.splitlines() if line.startswith("#")}
+    section = page.split("## Governance per dataset")[1]
+    for dataset in catalogue.load().datasets.values():
+        (row,) = [line for line in section.splitlines() if line.startswith(f"| [`{dataset.name}`]")]
+        assert market.ROLES[dataset.owner].name in row and dataset.retention in row, dataset.name
+        assert governance.dictionary_link(dataset).partition("#")[2] in anchors, dataset.name
+        assert (PROJECT_ROOT / f"expectations/suites/{dataset.name}.json").is_file(), dataset.name
+        assert f"(../../expectations/suites/{dataset.name}.json)" in row, dataset.name
+    assert governance.anchor("### `gsp_groups` (standing, file `gsp_groups.csv`)") == "gsp_groups-standing-file-gsp_groupscsv"
+
+
+# ---- interface sequence diagrams between market participants ----------------------------------------------------
+
+
+def test_every_exchange_between_participants_is_a_flow_of_the_communication_diagram():
+    keys = [e.key for e in exchanges.EXCHANGES]
+    assert keys == ["registration", "collection", "load_shapes", "publication", "rejections", "dispute"]
+    for exchange in exchanges.EXCHANGES:
+        flows = [s for s in exchanges.steps(exchange) if isinstance(s, roles.Flow)]
+        assert flows and all(f in roles.FLOWS for f in flows), exchange.key
+    with pytest.raises(ValueError, match="0 flows DCC -> VAS"):
+        exchanges.flow("DCC", "VAS", "smart meter reads")
+    # The scenarios the AWG asks for reach the participants they name.
+    by_key = {e.key: {k for s in exchanges.steps(e) if isinstance(s, roles.Flow) for k in (s.sender, s.receiver)}
+              for e in exchanges.EXCHANGES}
+    assert {"REGS", "VAS"} <= by_key["registration"] and {"DCC", "DS", "VAS"} <= by_key["collection"]
+    assert {"SUP", "DIST", "SAA", "MDS"} <= by_key["publication"] and {"LSS", "MDS"} <= by_key["load_shapes"]
+    assert {"VAS", "DS"} <= by_key["rejections"] and {"TDC", "VAS"} <= by_key["dispute"]
+
+
+def test_an_exchange_is_drawn_planned_until_an_interface_of_the_code_carries_it():
+    (rejections,) = [e for e in exchanges.EXCHANGES if e.key == "rejections"]
+    planned = exchanges.diagram(rejections, {"consumption_csv", "quarantine"})
+    assert "VAS-->>DS: rejected consumption (IF-014), defaulted data (IF-013) (planned)" in planned
+    assert "DS->>VAS: UTC period consumption (CSV / Parquet files) [here]" in planned
+    done = exchanges.diagram(rejections, {"consumption_csv", "quarantine", "rejections"})
+    assert "VAS->>DS: rejected consumption (IF-014), defaulted data (IF-013) [here]" in done
+    (collection,) = [e for e in exchanges.EXCHANGES if e.key == "collection"]
+    assert "DCC-)DS: smart meter reads" in exchanges.diagram(collection, set())  # outside this system: unmarked
+    page = (PROJECT_ROOT / f"docs/architecture/{exchanges.PAGE}").read_text()
+    assert page.count("```mermaid") == len(exchanges.EXCHANGES) and "(planned)" in page
+    assert "[internal sequence diagram](sequence.md)" in page
+    assert (PROJECT_ROOT / "docs/architecture/sequence.md").read_text().splitlines()[1] == (
+        "# Internal sequence diagram: Airflow DAGs and dbt")
+    index = INDEX.read_text()
+    (row,) = [line for line in index.splitlines() if line.startswith("| [Interface Sequence Diagram]")]
+    assert f"({exchanges.PAGE})" in row and "(sequence.md)" in row
 
 
 # ---- the reference architecture's index, market model, capability model and processes ---------------------

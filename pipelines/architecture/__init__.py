@@ -1,7 +1,9 @@
 """The reference architecture's artefacts, generated from the running system: the logical data model (dbt
 manifest and data catalogue), the interface specification and the DIP JSON Schema, the market model, the
 communication diagram, the capability model and the business processes (market.py, roles.py, capabilities.py,
-processes.py), the interface sequence diagram (DAGs, dbt lineage), the principles and standards pages, and the
+processes.py), the interface sequence diagrams between market participants (exchanges.py, from the flows) and
+the internal sequence (DAGs, dbt lineage), the principles, standards and security pages with the public principles
+mapped to controls and the governance of every dataset (principles.py, controls.py, governance.py), and the
 index listing every artefact of the AWG product description with the requirements it answers. The
 recommendation document (docs/architecture/recommendation.md) is written by hand.
 
@@ -15,8 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.architecture import (capabilities, data_model, dbt_lineage, interfaces, market, principles, processes,
-                                    roles, sequence)
+from pipelines.architecture import (capabilities, data_model, dbt_lineage, exchanges, interfaces, market, principles,
+                                    processes, roles, sequence)
 from pipelines.architecture.catalogue_artefacts import write_generated
 from pipelines.core.paths import PROJECT_ROOT
 
@@ -51,11 +53,16 @@ class Artefact:
 
 ARTEFACTS = (
     Artefact("Architecture Principles", "Enterprise", "principles.md", (6, 8),
-             "generated from `pipelines/architecture/principles.py`, each principle linked to its tests"),
+             "generated from `pipelines/architecture/principles.py` and `controls.py`, each principle linked to its "
+             "tests; the TOM's and the AWG's published principles mapped to the controls of this system"),
     Artefact("Data Architecture Standards", "Enterprise", "data_standards.md", (6, 10),
-             "generated from `pipelines/architecture/principles.py`, linked to tests"),
+             "generated from `pipelines/architecture/principles.py`, `controls.py` and `governance.py`: Ofgem's Data "
+             "Best Practice mapped to controls; owner, retention, lineage and quality rules per dataset from the "
+             "data catalogue"),
     Artefact("Security Guidelines", "Enterprise", "security.md", (6, 10),
-             "generated from `pipelines/architecture/principles.py`, linked to tests"),
+             "generated from `pipelines/architecture/principles.py` and `controls.py`: Secure by Design and the "
+             "NCSC's principles mapped to controls, every control linked to the tests that enforce it",
+             note="per-participant segregation is a planned control, not yet built"),
     Artefact("Market Model (Business Strategy)", "Enterprise", "market_model.md", (4, 7, 8, 9),
              "generated from `pipelines/architecture/market.py`"),
     Artefact("Communication Diagram", "Enterprise", "communication.md", (1, 2, 3, 4, 5),
@@ -79,8 +86,12 @@ ARTEFACTS = (
              also=(("DIP JSON Schema", f"../interfaces/schemas/{interfaces.SCHEMA_FILE.name}"),),
              incomplete="frequencies and sizes at national scale, and the participants' outbound flows, are another "
                         "issue's work"),
-    Artefact("Interface Sequence Diagram", "Data", "sequence.md", (5,),
-             "generated from the Airflow DAGs in `dags/` and the dbt manifest"),
+    Artefact("Interface Sequence Diagram", "Data", exchanges.PAGE, (5,),
+             "generated from the communication diagram's flows (`pipelines/architecture/exchanges.py`, `roles.py`) "
+             "and the interfaces in the code; the internal sequence from the Airflow DAGs in `dags/` and the dbt "
+             "manifest",
+             also=(("internal sequence (Airflow DAGs and dbt)", "sequence.md"),),
+             note="exchanges between participants that the code does not carry yet are drawn dashed, marked planned"),
     Artefact("AWG Recommendation Document", "Recommendation", "recommendation.md", (11, 12), "written by hand"),
     Artefact("Reference Architecture", "Reference architecture", "README.md", (11, 12),
              "this index: the artefacts above together"),
@@ -143,13 +154,14 @@ def expected_docs(sources: Sources) -> dict[Path, str]:
         Path("docs/architecture/logical_data_model.md"): data_model.page(nodes),
         Path("docs/architecture/communication.md"): roles.page(names),
         Path("docs/architecture/sequence.md"): sequence.page(sources.dags, nodes, found),
+        Path(f"docs/architecture/{exchanges.PAGE}"): exchanges.page(names),
         Path("docs/architecture/market_model.md"): market.page(),
         Path("docs/architecture/capability_model.md"): capabilities.page(processes.names()),
         Path("docs/architecture/bpm_list.md"): processes.list_page(),
         Path("docs/architecture/business_processes.md"): processes.models_page(),
     }
     docs |= interfaces.artefacts(role_map)
-    docs |= principles.artefacts()
+    docs |= principles.artefacts(nodes, found)
     return docs
 
 

@@ -115,6 +115,8 @@ ROLES = {
         Role("CDCA", "CDCA", ("elexon",), "measure GSP Group Take per GSP Group and period"),
         Role("SAA", "Settlement Administration Agent (SAA)", ("elexon",), "imbalance settlement from the BM Unit "
              "volumes"),
+        Role("TDC", "Trading Disputes Committee (TDC)", ("elexon",), "decide trading disputes; an upheld dispute "
+             "after RF is settled again by a Dispute Final (DF) run"),
         Role("Auditors", "Auditors", ("users",), "read the data-quality report of each run", "user"),
         Role("Analysts", "Analysts", ("users",), "query the warehouse; compare runs", "user"),
     )
@@ -159,6 +161,9 @@ SERVICES = (
             "measured outside; read by this system as gsp_group_take.csv",
             OUTSIDE, ("dbt_project/models/staging/stg_standing__gsp_group_take.sql",)),
     Service("IMBALANCE", "Imbalance settlement", "SAA", ("S", "A", "U"), "settles BM Unit imbalances"),
+    Service("DISPUTES", "Trading disputes", "TDC", ("S", "A", "U"),
+            "hears a party's trading dispute; an upheld one is settled again by a DF run naming the dispute, which "
+            "this system performs (`mhhs settle --run-type DF --dispute REF`)"),
     Service("AUDIT", "Audit of each run", "Auditors", (), "reads the data-quality report and Data Docs"),
     Service("ANALYSE", "Analysis", "Analysts", (), "queries the warehouse views"),
 )

@@ -1,9 +1,19 @@
 """Architecture principles, data standards and security guidelines: a short page each, every principle
 linked to the tests that enforce it. tests/test_architecture.py checks every linked test exists, so a
-renamed or deleted test fails the build instead of leaving a dead link."""
+renamed or deleted test fails the build instead of leaving a dead link.
 
+Beside this project's engineering rules, each page maps the public principles it answers to the controls of
+this system (pipelines.architecture.controls): the MHHS TOM's and the AWG's on the principles page, Ofgem's Data
+Best Practice guidance and the governance of every dataset (pipelines.architecture.governance) on the data
+standards page, Secure by Design and the NCSC's on the security page, with every control and its tests.
+"""
+
+import ast
 from dataclasses import dataclass
 from pathlib import Path
+
+from pipelines.architecture import controls, governance
+from pipelines.core.paths import PROJECT_ROOT
 
 
 @dataclass(frozen=True)
@@ -103,18 +113,56 @@ PAGES: dict[str, tuple[str, str, tuple[Principle, ...]]] = {
 
 
 def linked_tests() -> set[str]:
-    return {test for _, _, principles in PAGES.values() for principle in principles for test in principle.tests}
+    """Every test a principle or a control links to."""
+    engineering = {test for _, _, principles in PAGES.values() for principle in principles for test in principle.tests}
+    return engineering | controls.linked_tests()
 
 
-def page(name: str) -> str:
+def _test_functions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def missing_tests(references: set[str] | None = None, root: Path = PROJECT_ROOT) -> list[str]:
+    """The linked tests (tests/<file>.py::<function>) whose file or top-level test function does not exist."""
+    missing = []
+    for reference in sorted(linked_tests() if references is None else references):
+        file, _, name = reference.partition("::")
+        if not (root / file).is_file() or name not in _test_functions(root / file):
+            missing.append(reference)
+    return missing
+
+
+def test_link(test: str) -> str:
+    return f"[`{test.split('::')[1]}`](../../{test.split('::')[0]})"
+
+
+HEADINGS = {"principles": "This project's engineering principles", "data_standards": "This project's data standards",
+            "security": "This project's security rules"}
+
+
+def page(name: str, nodes: dict | None = None, found: list | None = None) -> str:
     title, intro, principles = PAGES[name]
+    frameworks = controls.PAGE_FRAMEWORKS[name]
+    titles = ", ".join(controls.FRAMEWORKS[key].title for key in frameworks)
     lines = [f"<!-- Generated from pipelines/architecture/principles.py by `make docs`; do not edit. -->", f"# {title}", "",
-             intro, "", "| principle | enforced by |", "|---|---|"]
+             intro, "",
+             f"Below: this project's own rules, then the public principles the page answers ({titles}), each mapped "
+             f"to the [controls]({'' if name == 'security' else 'security.md'}#controls) of this system that meet "
+             "it.", "",
+             f"## {HEADINGS[name]}", "", "| principle | enforced by |", "|---|---|"]
     for principle in principles:
-        links = "<br>".join(f"[`{test.split('::')[1]}`](../../{test.split('::')[0]})" for test in principle.tests)
+        links = "<br>".join(test_link(test) for test in principle.tests)
         lines.append(f"| **{principle.title}.** {principle.statement} | {links} |")
-    return "\n".join(lines) + "\n"
+    lines.append("")
+    for key in frameworks:
+        lines += controls.framework_section(key, name)
+    if name == "data_standards" and nodes is not None:
+        lines += governance.section(nodes, found or [])
+    if name == "security":
+        lines += controls.controls_section(test_link)
+    return "\n".join(lines)
 
 
-def artefacts() -> dict[Path, str]:
-    return {Path(f"docs/architecture/{name}.md"): page(name) for name in PAGES}
+def artefacts(nodes: dict | None = None, found: list | None = None) -> dict[Path, str]:
+    return {Path(f"docs/architecture/{name}.md"): page(name, nodes, found) for name in PAGES}

@@ -20,6 +20,7 @@ class Flow:
     receiver: str
     carries: str
     interfaces: tuple[str, ...] = ()  # interface page names that implement it; internal steps say "internal"
+    how: str = ""  # how the code takes it, for a flow that is implemented without an interface file (internal)
 
 
 FLOWS = (
@@ -40,6 +41,7 @@ FLOWS = (
     Flow("CDCA", "VAS", "GSP Group Take (gsp_group_take.csv)", ("standing_data_files",)),
     Flow("VAS", "LSS", "actual settlement data (to build shapes)", ("load_shapes",)),
     Flow("LSS", "VAS", "load shapes for estimation (load_shapes.csv or the seasonal default)", ("standing_data_files",)),
+    Flow("LSS", "MDS", "published load shapes (public)", ("load_shapes",)),
     Flow("VAS", "MDS", "supplier volumes, GSP Group Correction, runs, review flags",
          ("supplier_volumes", "gsp_group_correction", "settlement_runs", "review_flags")),
     Flow("MDS", "SUP", "each supplier its own volumes (D0398, D0400)", ("supplier_flows",)),
@@ -47,6 +49,9 @@ FLOWS = (
     Flow("MDS", "SAA", "BM Unit volumes for imbalance settlement", ("bm_unit_volumes",)),
     Flow("VAS", "Auditors", "data-quality report", ("data_quality_report",)),
     Flow("VAS", "Analysts", "warehouse views, quarantine", ("quarantine",)),
+    Flow("SUP", "TDC", "trading dispute"),
+    Flow("TDC", "VAS", "upheld dispute: a Dispute Final (DF) run naming it", ("internal",),
+         "`mhhs settle --run-type DF --dispute REF` (pipelines/settle/run.py); the reference is kept in the run record"),
 )
 
 
@@ -93,7 +98,9 @@ def page(interface_names: set[str]) -> str:
         "|---|---|---|---|",
     ]
     for flow in FLOWS:
-        if "internal" in flow.interfaces:
+        if flow.how:
+            how = flow.how
+        elif "internal" in flow.interfaces:
             how = "internal step of `mhhs settle` (dbt)"
         else:
             pages = [f"[{name}](../interfaces/{name}.md)" for name in flow.interfaces if name in interface_names]

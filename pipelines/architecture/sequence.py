@@ -151,8 +151,10 @@ def page(dags: list, nodes: dict[str, Node], found: list[Interface]) -> str:
     listed = ", ".join(f"`{dag.dag_id}`" for dag in dags) or "none yet (`dags/` holds no DAG)"
     return "\n".join([
         "<!-- Generated from dags/ (Airflow DagBag), the dbt manifest and pipelines/ by `make docs`; do not edit. -->",
-        "# Interface sequence diagram",
+        "# Internal sequence diagram: Airflow DAGs and dbt",
         "",
+        "Inside this system (the exchanges between market participants are on the "
+        "[interface sequence diagrams](interface_sequences.md)). "
         "The order of data exchanges in a settlement run: the files the market sends (the consumed interfaces), "
         "then every task of the Airflow DAGs in dependency order (a DAG scheduled on an Asset follows the DAG "
         "that emits it), the dbt models the settlement task builds, generation by generation (each depends "

@@ -102,6 +102,10 @@ class Dataset:
     references: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # (version column, columns of the entity): the rows of an entity's newest version replace all older rows
     newest: tuple[str, tuple[str, ...]] | None = None
+    # Governance (docs/architecture/data_standards.md): the market role that owns the data (a role key of
+    # pipelines.architecture.market) and how long it is kept.
+    owner: str | None = None
+    retention: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -231,6 +235,8 @@ def _dataset(name: str, spec: dict, kind: str, items: dict[str, Item], raw_datas
         unique=tuple(tuple(group) for group in spec.get("unique", [])),
         file=spec.get("file"),
         newest=newest,
+        owner=spec.get("owner"),
+        retention=spec.get("retention"),
     )
 
 
