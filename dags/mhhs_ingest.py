@@ -3,7 +3,9 @@
 
 Every 15 minutes: finds the landing files (`MHHS_LANDING_DIR/registrations/`, `.../consumption/`) whose
 content the lake has not ingested yet, ingests each in its own mapped task (the same code and commit as
-`mhhs ingest`: a file counts only once its ingestion log entry exists, so a retried task is safe), then
+`mhhs ingest`: a file counts only once its ingestion log entry exists, so a retried task is safe), one at a
+time through the Airflow pool `mhhs_ingest` (one slot; `airflow pools set mhhs_ingest 1 ...` creates it,
+scripts/airflow-cluster.sh does: without it the tasks are never scheduled), then
 refreshes the warehouse views once and emits the `mhhs_lake` asset with the lake partitions it changed
 (`extra.partitions`, e.g. `consumption/settlement_date=2026-10-25`).
 
@@ -18,7 +20,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from pipelines.core.errors import MhhsError
 from pipelines.ingest import ingest_landing_file, lake_partitions, pending_landing_files
-from pipelines.jobs.orchestration import Folders, task_defaults
+from pipelines.jobs.orchestration import INGEST_POOL, Folders, task_defaults
 from pipelines.outputs.warehouse import refresh_views
 from pipelines.reference.lake import Lake
 
@@ -43,7 +45,8 @@ def mhhs_ingest():
             return []
         return pending_landing_files(folders.landing_dir, folders.data_dir)
 
-    @task(map_index_template="{{ landing_file }}")
+    # one at a time through the pool (one slot): a file waiting its turn holds no worker slot
+    @task(map_index_template="{{ landing_file }}", pool=INGEST_POOL)
     def ingest_file(landing_file: str) -> dict:
         get_current_context()["landing_file"] = landing_file
         folders = Folders.from_environment()

@@ -14,8 +14,11 @@ once a later run type has succeeded for the date, and after RF only DF may settl
 that the rules refuse fails `start_runs`; a scheduled run they refuse is skipped, its reason in the log.
 
 Tasks:
-* `start_runs`: the checks of `mhhs settle`, a new run version per run, the standing data it uses; not
-  retried (a retry would start another version).
+* `start_runs`: claims each settlement date as `mhhs settle` does (the date's lock; a date another process is
+  settling fails the task and starts nothing), then the checks of `mhhs settle`, a new run version per run, the
+  standing data it uses; not retried (a retry would start another version). This DAG run owns the runs it
+  starts: every task of it beats for them (`owner.json`) and holds the date's lock, shared, while it works on
+  one, so `mhhs settle` of the date refuses meanwhile (docs/reliability.md, "Concurrency").
 * `settle_gsp_group` (mapped, one per run and GSP Group): `dbt build` for that group into the group's own
   DuckDB file (`DATA_DIR/runs/<type>/<date>/v<n>/partitions/<group>/work.duckdb`), so the groups run in
   parallel on any workers. A stopping check (missing LLF, GSP Group Take...) fails it without retry,
@@ -26,6 +29,7 @@ Tasks:
 Outputs are identical to `mhhs settle` for the same day. See docs/airflow.md.
 """
 
+from contextlib import ExitStack
 from datetime import timedelta
 
 import pendulum
@@ -33,10 +37,13 @@ from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_curre
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipelines.core.errors import MhhsError, RunRefused
-from pipelines.jobs.orchestration import Folders, settlement_runs_to_perform, task_defaults
+from pipelines.core.locks import LockHeld
+from pipelines.jobs.orchestration import (SETTLEMENT_LOCK_WAIT_SECONDS, Folders, settlement_runs_to_perform, task_defaults,
+                                          task_owner)
 from pipelines.jobs.settlement import finish_run
 from pipelines.settle.partition import settle_partition
-from pipelines.settle.run import open_run, run_gsp_groups, start_run
+from pipelines.settle.run import (claim_settlement_date, finished_status, heartbeat, open_run, run_gsp_groups, start_run,
+                                  work_on_run)
 
 UK = "Europe/London"
 
@@ -68,30 +75,51 @@ def mhhs_settlement():
         params = context["params"]
         by_hand = params["run_type"] is not None
         dispute = params.get("dispute_reference") or None
+        owner = task_owner(context)  # this DAG run owns the runs it starts, across its tasks
         try:
             due = settlement_runs_to_perform(today, params["settlement_date"], params["run_type"],
                                              folders.standing_dir, dispute)
             runs = []
-            for run_type, settlement_date in due:
-                try:
-                    runs.append(start_run(folders.data_dir, settlement_date, run_type, folders.standing_dir,
-                                          folders.out_dir, dispute))
-                except RunRefused as refused:
-                    if by_hand:
-                        raise
-                    print(f"skipped {run_type} of {settlement_date}: {refused}")
+            with ExitStack() as claims:
+                # every date claimed before any run starts: a date settled elsewhere starts nothing
+                for settlement_date in sorted({day for _, day in due}):
+                    run_types = ", ".join(run_type for run_type, day in due if day == settlement_date)
+                    claims.enter_context(claim_settlement_date(folders.data_dir, settlement_date, run_types, owner,
+                                                               wait_seconds=SETTLEMENT_LOCK_WAIT_SECONDS))
+                for run_type, settlement_date in due:
+                    try:
+                        runs.append(start_run(folders.data_dir, settlement_date, run_type, folders.standing_dir,
+                                              folders.out_dir, dispute, owner))
+                    except RunRefused as refused:
+                        if by_hand:
+                            raise
+                        print(f"skipped {run_type} of {settlement_date}: {refused}")
         except MhhsError as problem:
             raise AirflowFailException(str(problem)) from None
         print(f"settlement runs: {', '.join(run.run_id for run in runs) or f'none due on {today}'}")
         return [{"run_id": run.run_id, "run_dir": str(run.run_dir), "gsp_group_id": group}
                 for run in runs for group in run_gsp_groups(run)]
 
+    def runs_of_this_dag_run(context) -> list[str]:
+        """The folders of the settlement runs start_runs started: every task beats for all of them."""
+        return list(dict.fromkeys(p["run_dir"] for p in context["ti"].xcom_pull(task_ids="start_runs") or []))
+
     @task(map_index_template="{{ partition_name }}")
     def settle_gsp_group(partition: dict) -> None:
-        get_current_context()["partition_name"] = f"{partition['run_id']} {partition['gsp_group_id']}"
+        context = get_current_context()
+        context["partition_name"] = f"{partition['run_id']} {partition['gsp_group_id']}"
         run = open_run(partition["run_dir"], Folders.from_environment().out_dir)
+        owner = task_owner(context)
         try:
-            settle_partition(run, [partition["gsp_group_id"]])
+            with heartbeat([run.run_dir, *runs_of_this_dag_run(context)], owner), \
+                    work_on_run(run, SETTLEMENT_LOCK_WAIT_SECONDS):
+                finished = finished_status(run)
+                if finished is not None:  # recorded as interrupted while this DAG run's tasks waited too long
+                    raise AirflowFailException(f"settlement run {run.run_id} has finished ({finished[0]}: "
+                                               f"{finished[1]}); its GSP Groups are not settled again")
+                settle_partition(run, [partition["gsp_group_id"]])
+        except LockHeld:
+            raise  # the date's lock stayed busy: retried
         except MhhsError as problem:
             # a stopping check fails the same way every time: no retry
             raise AirflowFailException(str(problem)) from None
@@ -99,19 +127,28 @@ def mhhs_settlement():
     @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(hours=1))
     def gate_and_publish() -> None:
         # the runs start_runs started; none when it failed, which fails the DAG run here too (its log says why)
-        partitions = get_current_context()["ti"].xcom_pull(task_ids="start_runs")
+        context = get_current_context()
+        partitions = context["ti"].xcom_pull(task_ids="start_runs")
         if partitions is None:
             raise AirflowFailException("start_runs failed, so no settlement run started: see its log")
         out_dir = Folders.from_environment().out_dir
-        stopped = []
-        for run_dir in dict.fromkeys(partition["run_dir"] for partition in partitions):
-            try:
-                run = finish_run(open_run(run_dir, out_dir))
-                print(f"{run.run_id} published to {run.out_dir / run.run_type / run.settlement_date.isoformat()}")
-            except MhhsError as problem:
-                stopped.append(str(problem))
+        stopped, busy = [], []
+        run_dirs = runs_of_this_dag_run(context)
+        with heartbeat(run_dirs, task_owner(context)):
+            for run_dir in run_dirs:
+                try:
+                    run = open_run(run_dir, out_dir)
+                    with work_on_run(run, SETTLEMENT_LOCK_WAIT_SECONDS):
+                        run = finish_run(run)
+                    print(f"{run.run_id} published to {run.out_dir / run.run_type / run.settlement_date.isoformat()}")
+                except LockHeld as held:
+                    busy.append(held)
+                except MhhsError as problem:
+                    stopped.append(str(problem))
         if stopped:
-            raise AirflowFailException("\n".join(stopped))
+            raise AirflowFailException("\n".join(stopped + [str(held) for held in busy]))
+        if busy:
+            raise busy[0]  # the date's lock stayed busy: retried (a finished run is not finished again)
 
     settle_gsp_group.expand(partition=start_runs()) >> gate_and_publish()
 

@@ -120,6 +120,11 @@ ENV
     [ -n "$MHHS_STANDING_DATA" ] || unset MHHS_STANDING_DATA
     "$BIN/airflow" db migrate >"$state/logs/airflow-init.log" 2>&1 \
         || { echo "airflow db migrate failed; see $state/logs/airflow-init.log" >&2; exit 1; }
+    # The ingest tasks' pool (pipelines/jobs/orchestration.py INGEST_POOL): one landing file at a time, queued
+    # in the pool rather than holding a worker on the ingestion lock. Without it they are never scheduled.
+    "$BIN/airflow" pools set mhhs_ingest 1 "mhhs_ingest: one landing file ingested at a time" \
+        >>"$state/logs/airflow-init.log" 2>&1 \
+        || { echo "airflow pools set failed; see $state/logs/airflow-init.log" >&2; exit 1; }
 
     launch api-server "$BIN/airflow" api-server --host 127.0.0.1 --port "$api_port"
     launch scheduler "$BIN/airflow" scheduler

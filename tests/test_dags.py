@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.core.errors import MhhsError
-from pipelines.jobs.orchestration import settlement_runs_to_perform
+from pipelines.jobs.orchestration import INGEST_POOL, INGEST_POOL_SLOTS, settlement_runs_to_perform
 from pipelines.settle.publish import PUBLISHED_TABLES
 from tests.conftest import PROJECT_ROOT, SAMPLE_DAY
 
@@ -31,14 +31,12 @@ BIN = Path(sys.executable).parent
 DAY = SAMPLE_DAY  # 2026-10-25: the day the shared settled_sample settles through the command line (tests/conftest.py)
 
 
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory):
-    """Run the airflow CLI with a fresh AIRFLOW_HOME and SQLite metadata database; MHHS_* folders in tmp."""
-    root = tmp_path_factory.mktemp("airflow")
-    landing = root / "landing"
-    shutil.copytree(SAMPLE, landing, ignore=shutil.ignore_patterns("standing"))
+def airflow_cli(root: Path, data_dir: Path, landing: Path):
+    """The airflow CLI with a fresh AIRFLOW_HOME and SQLite metadata database under `root` (migrated, with the
+    ingest pool as scripts/airflow-cluster.sh creates it), the DAGs' folders MHHS_* set; `run.env` its environment
+    for subprocesses of its own (`airflow dags test` in the background)."""
     env = {**os.environ, "AIRFLOW_HOME": str(root / "home"), "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "MHHS_DATA_DIR": str(root / "data"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "MHHS_DATA_DIR": str(data_dir),
            "MHHS_LANDING_DIR": str(landing), "MHHS_STANDING_DATA": str(STANDING)}
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -47,8 +45,19 @@ def airflow(tmp_path_factory):
         return completed
 
     assert run("db", "migrate").returncode == 0, (root / "airflow_output.txt").read_text()[-3000:]
+    pool = run("pools", "set", INGEST_POOL, str(INGEST_POOL_SLOTS), "one landing file ingested at a time")
+    assert pool.returncode == 0, pool.stdout[-3000:] + pool.stderr[-3000:]
     run.root, run.env, run.landing = root, env, landing
     return run
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory):
+    """Run the airflow CLI with a fresh AIRFLOW_HOME and SQLite metadata database; MHHS_* folders in tmp."""
+    root = tmp_path_factory.mktemp("airflow")
+    landing = root / "landing"
+    shutil.copytree(SAMPLE, landing, ignore=shutil.ignore_patterns("standing"))
+    return airflow_cli(root, root / "data", landing)
 
 
 DAG_FACTS = """
@@ -84,6 +93,21 @@ def test_every_dag_loads_and_has_tags_owner_retries_timeouts_and_docs(airflow):
     assert facts["dags"]["mhhs_ingest"]["schedule"] == "*/15 * * * *"
     assert "0 7 * * *" in facts["dags"]["mhhs_settlement"]["schedule"]
     assert facts["dags"]["mhhs_settlement"]["params"] == ["dispute_reference", "run_type", "settlement_date"]
+
+
+@pytest.mark.unit
+def test_the_ingest_tasks_wait_in_a_one_slot_pool_which_the_cluster_creates():
+    """Mapped ingest tasks take turns through the Airflow pool (queued, holding no worker slot) rather than on
+    the ingestion lock; the native cluster (and so `make airflow` and the scale-out test) creates that pool."""
+    from pipelines.architecture.sequence import load_dags
+
+    dags = {dag.dag_id: dag for dag in load_dags(DAGS)}
+    pools = {(dag_id, task.task_id): task.pool for dag_id, dag in dags.items() for task in dag.tasks}
+    assert pools.pop(("mhhs_ingest", "ingest_file")) == INGEST_POOL == "mhhs_ingest"
+    assert set(pools.values()) == {"default_pool"}
+    assert dags["mhhs_ingest"].get_task("ingest_file").pool_slots == 1 == INGEST_POOL_SLOTS
+    script = (PROJECT_ROOT / "scripts" / "airflow-cluster.sh").read_text()
+    assert f'pools set {INGEST_POOL} {INGEST_POOL_SLOTS} "' in script
 
 
 def published(folder: Path) -> dict[str, list[dict]]:

@@ -39,6 +39,9 @@ def test_every_airflow_service_runs_the_project_image_with_celery_and_the_shared
     assert services["worker"]["command"] == ["celery", "worker"]
     assert services["worker"]["deploy"]["replicas"] >= 2
     assert services["scheduler"]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    # the ingest tasks' pool, as scripts/airflow-cluster.sh creates it: without it they are never scheduled
+    init = " ".join(services["airflow-init"]["command"])
+    assert "airflow db migrate" in init and "airflow pools set mhhs_ingest 1 " in init
 
 
 def test_the_dockerfile_installs_the_pinned_stack_and_the_project():

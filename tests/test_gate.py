@@ -13,12 +13,13 @@ import re
 import shutil
 from datetime import date
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import duckdb
 import pytest
 
 from pipelines import cli
-from pipelines.core.errors import MhhsError
+from pipelines.core.errors import ExitCode, MhhsError
 from pipelines.jobs.settlement import finish_run
 from pipelines.quality.gate import GATE_RELATIONS, SUITES_DIR, GateProcess, run_gate, suite_expectations
 from pipelines.settle.partition import settle_partition
@@ -74,9 +75,9 @@ def test_a_settled_run_passes_every_critical_rule_and_publishes_its_report_and_d
     suites = json.loads((SUITES_DIR / "settlement.json").read_text())["expectations"]
     for rule in suites:
         assert rule["meta"]["catalogue_rule"] in report
-    # every rule of every relation is in the report, each linked to a Data Docs page that exists
-    links = set(re.findall(r'href="file://([^"]+)"', report))
-    assert links and all(Path(link).exists() for link in links)
+    # every rule of every relation is in the report, each linked to the copy of its Data Docs page beside it
+    links = set(re.findall(r'href="([^"]+)"', report))
+    assert links and all(not link.startswith(("file:", "/")) and (published / link).is_file() for link in links)
     assert len(links) == len([relation for relation in GATE_RELATIONS if suite_expectations(relation)])
     assert (settled / "data_docs" / "index.html").exists()
     assert (settled / "runs" / "SF" / DAY / "v1" / "published" / "data_quality_report.html").exists()
@@ -141,13 +142,22 @@ def test_bad_standing_data_stops_the_run_publishes_nothing_and_the_failed_report
         writer.writeheader()
         writer.writerows(r for r in rows if not (r["gsp_group_id"] == "_B" and r["settlement_date"] == DAY))
     capsys.readouterr()
-    assert _settle(data_dir, standing) == 2
+    assert _settle(data_dir, standing) == ExitCode.STOPPED
     _, err = capsys.readouterr()
     assert "Traceback" not in err
     assert "nothing was published" in err and "GSP Group Take" in err
     assert not (data_dir / "outbound").exists()
     report = (data_dir / "failed" / "SF" / DAY / "data_quality_report.html").read_text()
     assert "NOT PUBLISHED" in report and "no GSP Group Take" in report
+    # what stopped it is a table: one row per problem, its row count, its examples as a table of their own
+    table = report[report.index("<tbody>", report.index('id="stopped-by"')):report.index('<p class="rule-counts"')]
+    (problem,) = re.findall(r"<tr><td>([^<]*)</td><td class=\"n\">([^<]*)</td><td class=\"examples\">", table)
+    removed = sum(1 for r in rows if r["gsp_group_id"] == "_B" and r["settlement_date"] == DAY)
+    assert problem[0].startswith("no GSP Group Take") and int(problem[1]) == removed
+    examples = re.findall(r"<tr><td>(_[A-Z])</td><td class=\"n\">(\d+)</td></tr>", table)
+    assert examples and {group for group, _ in examples} == {"_B"}
+    text = re.sub(r"<[^>]+>", " ", table)  # the values shown, not parsed back out of the run's reason
+    assert "E-" not in text and "=" not in text
 
 
 @pytest.mark.system
@@ -166,6 +176,19 @@ def test_the_report_renders_in_headless_chromium_with_its_charts_drawn_and_no_co
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("request", lambda request: fetched.append(request.url))
         page.goto(report.as_uri())
+        reconciliation = page.eval_on_selector_all(
+            "#reconciliation tbody tr", """rows => rows.map(row => ({
+                step: row.dataset.step, total: row.classList.contains('total'),
+                shown: row.getBoundingClientRect().height > 0,
+                cells: Array.from(row.cells).map(cell => cell.innerText.trim())}))""")
+        # each rule's result: passed, warning and failed look different, and the header counts them
+        looks = page.eval_on_selector_all(
+            "#rules tbody tr", """rows => rows.map(row => ({
+                result: row.dataset.result, background: getComputedStyle(row.cells[0]).backgroundColor,
+                badge: row.querySelector('.badge').innerText.trim()}))""")
+        counts = page.eval_on_selector(".rule-counts", "p => ({...p.dataset, text: p.innerText})")
+        # every Data Docs link resolves, relative to the report, to a file that exists
+        hrefs = page.eval_on_selector_all("#rules a", "links => links.map(a => [a.getAttribute('href'), a.href])")
         charts = page.eval_on_selector_all(
             "svg.chart", """charts => charts.map(chart => ({
                 name: chart.dataset.chart,
@@ -176,9 +199,45 @@ def test_the_report_renders_in_headless_chromium_with_its_charts_drawn_and_no_co
         shown_before = rules.count()
         page.check("#only-problems")
         shown_after = page.locator("#rules tbody tr:not([hidden])").count()
+        # a copied Data Docs page (the warning's) reads offline: nothing fetched, no errors, its banner first
+        warning_link = next(href for href, _ in hrefs if "gsp_group_correction" in href)
+        docs = browser.new_page()
+        docs_errors, docs_fetched = [], []
+        docs.on("console", lambda message: docs_errors.append(message.text) if message.type == "error" else None)
+        docs.on("pageerror", lambda error: docs_errors.append(str(error)))
+        docs.on("request", lambda request: docs_fetched.append(request.url))
+        docs_url = (report.parent / warning_link).resolve().as_uri()
+        docs.goto(docs_url)
+        banner = docs.locator(".mhhs-banner").inner_text()
+        table_border = docs.eval_on_selector("table", "t => getComputedStyle(t.querySelector('td')).borderTopStyle")
+        docs_fetched_alone = list(docs_fetched)
+        docs.click("text=back to the report")
+        back = docs.url
         browser.close()
     assert errors == []
     assert fetched == [report.as_uri()]  # self-contained: nothing fetched beyond the page itself
+    # the reconciliation: drawn, its three totals each adding up
+    assert reconciliation and all(row["shown"] for row in reconciliation)
+    totals = [row for row in reconciliation if row["total"]]
+    assert [row["step"] for row in totals] == ["accepted", "current", "settled"]
+    assert all(row["cells"][-1] == "adds up" for row in totals)
+    # links: relative, each resolving to a copied page beside the report
+    assert hrefs and all(not href.startswith(("file:", "/")) for href, _ in hrefs)
+    assert all(Path(unquote(urlparse(url).path)).is_file() for _, url in hrefs)
+    # warnings apart from failures and passes, everywhere: row colour, badge, header count
+    by_result = {}
+    for rule in looks:
+        by_result.setdefault(rule["result"], set()).add((rule["background"], rule["badge"]))
+    assert {"passed", "warning"} <= set(by_result) and all(len(v) == 1 for v in by_result.values())
+    assert by_result["warning"] != by_result["passed"] and next(iter(by_result["warning"]))[1] == "warning"
+    assert int(counts["warning"]) == sum(rule["result"] == "warning" for rule in looks)
+    assert int(counts["passed"]) == sum(rule["result"] == "passed" for rule in looks)
+    assert f"{counts['warning']} warning" in counts["text"]
+    # the Data Docs copy
+    assert docs_errors == [] and docs_fetched_alone == [docs_url]
+    assert "correction_factor.review_band: warning" in banner
+    assert table_border != "none"  # styled offline (GX's Bootstrap never loaded)
+    assert back == report.as_uri()
     names = {chart["name"] for chart in charts}
     assert {"rejections_by_reason", "actual_estimated_share"} <= names
     assert sum(name.startswith("correction_factor_") for name in names) == 14

@@ -4,16 +4,20 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
+import duckdb
+import jinja2
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
+from pipelines import catalogue
 from pipelines.catalogue import dataset_columns
 from pipelines.core.errors import MhhsError
 from pipelines.core.mpan import is_valid_mpan_core
-from pipelines.core.periods import settlement_date_and_period
+from pipelines.core.periods import settlement_date_and_period, utc_period_starts
 from pipelines.synthetic.generate import DEFAULT_FAULT_RATES, FAULT_NAMES, MANIFEST_FILE, ROW_FAULTS, generate
 
 pytestmark = pytest.mark.integration
@@ -494,3 +498,185 @@ def test_writes_into_an_existing_empty_directory(tmp_path):
     summary = generate(tmp_path, 10, 1, AUTUMN_START, 1, "csv", CLEAN)
     assert summary["consumption_rows"] > 0 and summary["registration_rows"] >= 10
     assert (tmp_path / MANIFEST_FILE).is_file()
+
+
+# --- every size settles ----------------------------------------------------------------------------------
+# The settlement stops a run on the stopping checks of the data catalogue (dbt_project/tests/settlement); those
+# about the standing data are run here, as dbt compiles them, over the values the settlement will take from a
+# generated landing directory, so a generated day is known to settle without running dbt.
+
+DBT_PROJECT = Path(__file__).resolve().parents[1] / "dbt_project"
+STANDING_DATA_CHECKS = (
+    "assert_gsp_group_take_for_every_period",
+    "assert_line_loss_factor_for_every_period",
+    "assert_ccc_for_every_volume",
+    "assert_gsp_group_correction_possible",
+    "assert_corrected_volumes_add_up_to_gsp_group_take",
+)
+SETTLES_DAYS = (date(2026, 10, 24), date(2026, 10, 25), date(2026, 3, 29))  # 48, 50 and 46 periods
+SETTLES_SEEDS = (1, 2, 3, 4, 5)
+
+
+def _dbt_sql(path: Path, parameters: dict) -> str:
+    """A dbt model or singular test compiled for one run: ref() names the relation of that name."""
+    tolerance = dict(catalogue.load().settlement_rules["correction_identity"].parameters)["tolerance_kwh"]
+    return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(path.read_text()).render(
+        ref=lambda name: name, config=lambda **_: "", run_parameter=lambda name: parameters[name],
+        in_partition=lambda column: "true", partitioned=lambda: False, correction_tolerance_kwh=lambda: tolerance,
+    )
+
+
+def _settlement_inputs(con: duckdb.DuckDBPyConnection, out: Path, day: date) -> None:
+    """Relations named as the dbt models the checks read, from the landing files and standing data of one day.
+
+    The values are those the settlement takes as sent: registered (newest snapshot of the MPAN), energised,
+    sent once by the appointed data service, readable, not negative, not above the physical maximum and not
+    restated later. A value it has to estimate instead is left out (relation `estimated`): its volume is
+    unknown here, so a GSP Group and period holding one must have a weighted value among the others.
+    """
+    standing = out / "standing"
+    text = {"all_varchar": True, "header": True}
+    con.execute("create table settlement_periods (settlement_period integer, utc_period_start varchar)")
+    con.executemany("insert into settlement_periods values (?, ?)", [
+        (number, start.strftime("%Y-%m-%dT%H:%M:%SZ")) for number, start in enumerate(utc_period_starts(day), 1)])
+    con.execute("create view int_settlement_periods as select settlement_period from settlement_periods")
+    con.read_csv(str(standing / "gsp_group_take.csv"), **text).create_view("take_text")
+    con.execute("""create table stg_standing__gsp_group_take as select gsp_group_id, settlement_date::date as
+        settlement_date, settlement_period::integer as settlement_period,
+        gsp_group_take_kwh::decimal(18, 3) as gsp_group_take_kwh from take_text""")
+    con.read_csv(str(standing / "llf.csv"), **text).create_view("llf_text")
+    con.execute("""create table stg_standing__llf as select distributor_id, llfc_id, settlement_date::date as
+        settlement_date, settlement_period::integer as settlement_period, llf::decimal(18, 4) as llf from llf_text""")
+    con.read_csv(str(standing / "ccc.csv"), **text).create_view("ccc_text")
+    con.execute("""create table stg_standing__ccc as select * replace (scaling_weight::double as scaling_weight)
+        from ccc_text""")
+    maxima = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]["physical_max_kwh"]
+    con.execute("create table physical_max (market_segment varchar, domestic_premises varchar, kwh double)")
+    con.executemany("insert into physical_max values (?, ?, ?)",
+                    [(*key.split("_"), float(value)) for key, value in maxima.items()])
+
+    con.read_csv(str(out / "registrations" / "*.csv"), **text).create_view("registrations")
+    con.execute(f"""create table registered as
+        select * from registrations
+        qualify snapshot_date = max(snapshot_date) over (partition by mpan_core)""")
+    con.execute(f"""create table expected as
+        select r.*, substr(r.mpan_core, 1, 2) as distributor_id, p.settlement_period
+        from registered as r cross join settlement_periods as p
+        where r.effective_from_date::date <= date '{day}'
+          and (r.effective_to_date is null or r.effective_to_date::date >= date '{day}')
+          and r.energisation_status = 'E'""")
+
+    files = sorted((out / "consumption").glob(f"consumption_{day}*.csv"))
+    main = [path for path in files if not path.stem.endswith("_restated")]
+    assert len(main) == 1, files
+    con.read_csv(str(main[0]), **text).create_view("sent_text")
+    restated = [path for path in files if path.stem.endswith("_restated")]
+    if restated:
+        con.read_csv(str(restated[0]), **text).create_view("restated")
+    else:
+        con.execute("create view restated as select * from sent_text where false")
+    # how many different rows (a restatement counts) were sent for the key
+    con.execute("""create table sent as
+        select *, count(*) over (partition by mpan_core, measurement_quantity, utc_period_start) as versions
+        from (select * from sent_text union select * from restated)""")
+    con.execute("""create table taken as
+        select e.*, try_cast(s.kwh as decimal(18, 3)) as kwh, s.quality_flag as actual_estimated
+        from expected as e
+        join settlement_periods as p using (settlement_period)
+        join sent as s on s.mpan_core = e.mpan_core and s.measurement_quantity = e.measurement_quantity
+            and s.utc_period_start = p.utc_period_start and s.data_service_id = e.data_service_id
+        join physical_max as m on m.market_segment = e.market_segment and m.domestic_premises = e.domestic_premises
+        where try_cast(s.kwh as decimal(18, 3)) between 0 and m.kwh and s.quality_flag in ('A', 'E')
+          and s.versions = 1""")
+    con.execute("""create table estimated as
+        select * from expected anti join taken using (mpan_core, measurement_quantity, settlement_period)""")
+    con.execute("create view int_consumption_estimated as select * from expected")
+    con.execute(f"""create table int_supplier_period_volumes as
+        select t.gsp_group_id, t.supplier_id, t.bm_unit_id, t.market_segment, t.measurement_quantity,
+               t.settlement_period, t.actual_estimated, c.component,
+               sum(case c.component when 'C' then t.kwh else t.kwh * (l.llf - 1) end)::decimal(38, 7) as volume_kwh,
+               count(*) as mpan_count, ccc.ccc_id, ccc.scaling_weight
+        from taken as t
+        cross join (values ('C'), ('L')) as c(component)
+        left join stg_standing__llf as l on l.distributor_id = t.distributor_id and l.llfc_id = t.llfc_id
+            and l.settlement_date = date '{day}' and l.settlement_period = t.settlement_period
+        left join stg_standing__ccc as ccc on ccc.market_segment = t.market_segment
+            and ccc.measurement_quantity = t.measurement_quantity and ccc.actual_estimated = t.actual_estimated
+            and ccc.component = c.component
+        group by all""")
+
+
+def _stopping_problems(out: Path, day: date) -> list[str]:
+    """What would stop `mhhs settle` for the day on the standing data: each check's message and first rows."""
+    checks = catalogue.load().stopping_checks
+    parameters = {"settlement_date": day.isoformat(), "run_id": f"SF-{day}-v1", "run_type": "SF",
+                  "gsp_group_ids": None}
+    con = duckdb.connect()
+    _settlement_inputs(con, out, day)
+    for model in ("intermediate/int_gsp_group_correction", "marts/gsp_group_correction", "marts/supplier_volumes"):
+        name = model.split("/")[1]
+        con.execute(f"create table {name} as {_dbt_sql(DBT_PROJECT / 'models' / f'{model}.sql', parameters)}")
+    problems = []
+    for name in STANDING_DATA_CHECKS:
+        rows = con.sql(_dbt_sql(DBT_PROJECT / "tests" / "settlement" / f"{name}.sql", parameters)).fetchall()
+        if rows:
+            problems.append(f"{checks[name].message}: {rows[:3]}")
+    # where the settlement estimates a value, W stays above 0 whatever the estimate is (weights are never negative)
+    rows = con.sql("""select distinct c.gsp_group_id, c.settlement_period, c.weighted_kwh
+        from int_gsp_group_correction as c join estimated as e using (gsp_group_id, settlement_period)
+        where c.weighted_kwh <= 0""").fetchall()
+    if rows:
+        problems.append(f"values to estimate where no value is weighted (W could be 0): {rows[:3]}")
+    return problems
+
+
+@pytest.mark.unit
+def test_the_standing_data_checks_are_stopping_checks_of_the_catalogue():
+    checks = catalogue.load().stopping_checks
+    assert set(STANDING_DATA_CHECKS) <= set(checks)
+    assert all((DBT_PROJECT / "tests" / "settlement" / f"{name}.sql").is_file() for name in STANDING_DATA_CHECKS)
+
+
+@pytest.mark.unit
+def test_generated_ccc_weights_keep_w_growing_with_every_value():
+    """What _stopping_problems relies on: an estimate the settlement adds can only make W larger."""
+    ccc = _read_csv(Path(__file__).resolve().parents[1] / "pipelines/reference/standing_data/defaults/ccc.csv")
+    weights = ccc["scaling_weight"].astype(float)
+    assert (weights >= 0).all()
+    assert (weights[ccc["measurement_quantity"] == "AE"] == 0).all()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("mpans", range(1, 51))
+def test_generated_standing_data_settles_every_size(mpans, tmp_path):
+    """Every size from 1 MPAN up gives standing data the settlement accepts (CONTRACT.md, mhhs generate): a
+    different seed for every size, the three lengths of day in turn, and high fault rates for every fifth size
+    (faults can take every MPAN of a small group out of settlement)."""
+    seed = SETTLES_SEEDS[mpans % len(SETTLES_SEEDS)] + 10 * (mpans // len(SETTLES_SEEDS))
+    day = SETTLES_DAYS[mpans % len(SETTLES_DAYS)]
+    rates = HIGH_RATES if mpans % 5 == 0 else {}
+    out = tmp_path / "landing"
+    generate(out_dir=out, mpans=mpans, days=1, start=day, seed=seed, fault_rates=rates)
+    assert _stopping_problems(out, day) == [], (mpans, seed, day, rates)
+
+
+@pytest.mark.parametrize(("mpans", "seed", "day"), [
+    (1, 3, date(2026, 10, 25)),  # one MPAN on the autumn clock-change day
+    (7, 1, date(2026, 10, 24)),  # W = 0 in a group with only an export MPAN (issue 22)
+    (50, 2, date(2026, 10, 24)),  # export and advanced only groups, a value to estimate among them
+])
+def test_generated_small_days_ingest_and_settle(mpans, seed, day, tmp_path, capsys):
+    """`mhhs generate` then `mhhs ingest` and `mhhs settle` of the day: the run succeeds."""
+    from pipelines import cli
+
+    landing, data_dir = tmp_path / "landing", tmp_path / "data"
+    assert cli.main(["generate", "--mpans", str(mpans), "--days", "1", "--start", day.isoformat(), "--seed",
+                     str(seed), "--out", str(landing)]) == 0
+    assert cli.main(["--data-dir", str(data_dir), "ingest", str(landing)]) == 0
+    capsys.readouterr()
+    code = cli.main(["--data-dir", str(data_dir), "settle", "--date", day.isoformat(), "--run-type", "SF",
+                     "--standing-data", str(landing / "standing")])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert f"settlement run SF-{day}-v1 succeeded" in out + err
+    assert (data_dir / "outbound" / "SF" / day.isoformat()).is_dir()

@@ -79,7 +79,8 @@ def run_ingest(capsys, landing: Path, data_dir: Path):
 
 
 def query(data_dir: Path, sql: str, params=None) -> list[tuple]:
-    con = duckdb.connect(str(Path(data_dir) / "warehouse.duckdb"), read_only=True)
+    con = duckdb.connect(str(Path(data_dir) / "warehouse.duckdb"), read_only=True,
+                         config={"file_search_path": str(Path(data_dir).resolve())})
     try:
         return con.execute(sql, params or []).fetchall()
     finally:

@@ -71,7 +71,8 @@ def run_and_kill(args: list[str], kill_after: float) -> bool:
 
 
 def read_only(data_dir: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True,
+                        config={"file_search_path": str(data_dir)}) as con:
         return con.execute(sql).fetchall()
 
 
@@ -172,7 +173,9 @@ def published_content(folder: Path) -> dict[str, list[str]]:
         for path in sorted(folder.glob("*")):
             if path.name.startswith("."):
                 continue
-            if path.suffix == ".csv":  # the bytes of each line, less the run's fields (no field holds a comma
+            if path.is_dir():  # the report's Data Docs pages (data_docs/): which pages, by name
+                content[path.name] = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
+            elif path.suffix == ".csv":  # the bytes of each line, less the run's fields (no field holds a comma
                 # but settlement_runs' last, standing_data, whose JSON is the same for every run of the inputs)
                 header, *lines = path.read_bytes().splitlines()
                 kept = [i for i, name in enumerate(header.split(b",")) if name.decode() not in RUN_COLUMNS]
@@ -247,7 +250,8 @@ def check_no_partial_settlement(data_dir: Path, reference: dict, reference_rows:
     if visible:
         assert published_content(out / DAY) == reference
     for published in (data_dir / "runs").glob("*/*/v*/published"):
-        assert {p.name for p in published.iterdir()} == PUBLISHED_FILES | {"quarantine.parquet"}
+        names = {p.name for p in published.iterdir()}
+        assert names - {"data_docs"} == PUBLISHED_FILES | {"quarantine.parquet"}  # with the report's pages or not
     statuses = dict(read_only(data_dir, "SELECT run_id, status FROM settlement_runs"))
     for table, expected in reference_rows.items():
         for run_id, rows in read_only(data_dir, f"SELECT run_id, count(*) FROM {table} GROUP BY 1"):
@@ -288,7 +292,7 @@ def test_settle_killed_at_random_moments_never_publishes_part_of_a_run_and_a_rer
 def test_settling_the_same_inputs_twice_publishes_identical_content(world):
     runs = world.data / "runs" / "SF" / DAY
     first, second = published_content(runs / "v1" / "published"), published_content(runs / "v2" / "published")
-    assert set(first) == PUBLISHED_FILES | {"quarantine.parquet"}
+    assert set(first) - {"data_docs"} == PUBLISHED_FILES | {"quarantine.parquet"}
     assert first == second
     assert len(first["supplier_volumes.csv"]) > 100
 
@@ -332,7 +336,7 @@ def text_of(path: Path) -> str:
         with duckdb.connect() as con:
             return str(con.sql(f"SELECT * FROM read_parquet('{path}')").fetchall())
     if path.suffix == ".duckdb":
-        with duckdb.connect(str(path), read_only=True) as con:
+        with duckdb.connect(str(path), read_only=True, config={"file_search_path": str(path.parent)}) as con:
             names = con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
             return "".join(str(con.sql(f'SELECT * FROM "{schema}"."{name}"').fetchall()) for schema, name in names)
     return path.read_bytes().decode("utf-8", errors="replace")
@@ -433,8 +437,9 @@ def test_mhhs_sql_prints_a_table_and_writes_csv_and_parquet(world, tmp_path, cap
     query = "SELECT run_id, status FROM settlement_runs ORDER BY run_id"
     code, out, _ = sql(capsys, world.data, query, "--csv", str(tmp_path / "runs.csv"), "--parquet", str(tmp_path / "runs.parquet"))
     assert code == 0
-    assert out.splitlines()[0].split() == ["run_id", "|", "status"]
-    assert f"SF-{DAY}-v2 | succeeded" in out and out.rstrip().endswith("(3 rows)")
+    # DuckDB's table: the names, their types, one row per run, then the row count
+    assert out.splitlines()[1].split() == ["│", "run_id", "│", "status", "│"]
+    assert re.search(rf"│ SF-{DAY}-v2 +│ succeeded +│", out) and out.rstrip().endswith("(3 rows)")
     with duckdb.connect() as con:
         assert con.sql(f"SELECT * FROM '{tmp_path / 'runs.csv'}'").fetchall() == \
             con.sql(f"SELECT * FROM '{tmp_path / 'runs.parquet'}'").fetchall() == read_only(world.data, query)
@@ -525,7 +530,8 @@ def test_every_query_on_the_analysts_page_runs_through_mhhs_sql_and_returns_rows
 
 def test_a_published_row_traces_to_its_run_and_the_hashes_of_the_landing_files_that_fed_it(world, capsys):
     query = documented_queries()["Which landing files fed this row?"]
-    with duckdb.connect(str(world.data / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(world.data / "warehouse.duckdb"), read_only=True,
+                        config={"file_search_path": str(world.data)}) as con:
         run_id, group, supplier, bm_unit = con.execute(
             f"SELECT run_id, gsp_group_id, supplier_id, bm_unit_id FROM supplier_volumes s JOIN run_registrations r "
             f"USING (run_id, gsp_group_id, supplier_id, bm_unit_id) WHERE run_id = 'R1-{DAY}-v1' AND r.mpan_core = '{world.restated_mpan}' "

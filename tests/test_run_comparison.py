@@ -67,7 +67,7 @@ def warehouse(tmp_path_factory) -> Path:
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config={"file_search_path": str(warehouse.parent)}) as con:
         return con.execute(sql).fetchall()
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from pipelines import catalogue
 from pipelines import cli
+from pipelines.core.errors import ExitCode
 from pipelines.core.periods import LONDON, utc_period_starts
 from tests.conftest import PROJECT_ROOT, SAMPLE_DAY
 
@@ -122,7 +123,8 @@ def test_a_missing_gsp_group_take_stops_the_run_naming_group_and_period(data_dir
     assert code != 0
     assert "GSP Group Take" in err and "gsp_group_id=_C, settlement_period=7" in err
     assert not (data_dir / "outbound").exists()
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True,
+                        config={"file_search_path": str(data_dir)}) as con:
         assert con.execute("SELECT status FROM settlement_runs").fetchall() == [("failed",)]
         assert con.execute("SELECT count(*) FROM supplier_volumes").fetchall() == [(0,)]
 
@@ -132,7 +134,7 @@ def test_without_any_gsp_group_take_the_run_does_not_start(data_dir, capsys, tmp
     shutil.copytree(SAMPLE / "standing", standing)
     (standing / "gsp_group_take.csv").unlink()
     code, _, err = settle(capsys, data_dir, standing)
-    assert code == 2 and "lacks gsp_group_take.csv" in err and "nothing was settled" in err
+    assert code == ExitCode.BAD_INPUT and "lacks gsp_group_take.csv" in err and "nothing was settled" in err
     assert not (data_dir / "runs").exists()
 
 
@@ -140,7 +142,7 @@ def test_without_standing_data_the_run_stops_saying_the_bundled_set_is_synthetic
     capsys.readouterr()
     code = cli.main(["--data-dir", str(data_dir), "settle", "--date", DAY, "--run-type", "SF"])
     err = capsys.readouterr().err
-    assert code == 2 and "synthetic standing data: for trying the project, never for real settlement" in err
+    assert code == ExitCode.STOPPED and "synthetic standing data: for trying the project, never for real settlement" in err
     assert "no GSP Group Take" in err and "--standing-data DIR" in err
     assert not (data_dir / "runs").exists()
 
@@ -168,7 +170,8 @@ def test_a_rerun_is_a_new_version_and_publishes_the_same_volumes(settled_sample_
     assert (data_dir / "runs" / "SF" / DAY / "v1" / "published" / "supplier_volumes.csv").read_bytes() == first
     assert second.replace(b"-v2,", b"-v1,") == first
     assert (data_dir / "outbound" / "SF" / DAY / "supplier_volumes.csv").read_bytes() == second
-    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True,
+                        config={"file_search_path": str(data_dir)}) as con:
         assert con.execute("SELECT run_id, version, status FROM settlement_runs ORDER BY version").fetchall() == [
             (f"SF-{DAY}-v1", 1, "succeeded"), (f"SF-{DAY}-v2", 2, "succeeded")]
         assert con.execute("SELECT run_id FROM latest_settlement_runs").fetchall() == [(f"SF-{DAY}-v2",)]
@@ -263,7 +266,8 @@ def test_the_run_record_holds_its_data_cut_off_and_the_standing_files_with_their
     for name in ("gsp_groups.csv", "settlement_calendar.csv", "bank_holidays.csv"):
         assert by_file[name] == {"file": name, "source": "bundled synthetic default",
                                  "sha256": hashlib.sha256((defaults / name).read_bytes()).hexdigest()}
-    with duckdb.connect(str(scenario_data / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(scenario_data / "warehouse.duckdb"), read_only=True,
+                        config={"file_search_path": str(scenario_data)}) as con:
         row = con.execute("SELECT dispute_reference, data_cut_off, standing_data::JSON->>'synthetic' FROM settlement_runs").fetchone()
     assert row == (None, cut_off, "false")
     report = (scenario_data / "outbound" / "SF" / SCENARIO_DAY / "data_quality_report.html").read_text()

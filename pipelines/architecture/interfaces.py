@@ -17,11 +17,13 @@ FORMAT_NAMES = {".csv": "CSV", ".parquet": "Parquet", ".json": "DIP JSON"}
 REPORT_FILE = "data_quality_report.html"
 # What the contract (CONTRACT.md) says the report holds.
 REPORT_CONTENT = (
-    "What an auditor reads, beside each run's outputs (CONTRACT.md): counts received, accepted, rejected by "
-    "reason, estimated by method, actual versus estimated share per supplier, correction factors per GSP "
-    "Group and period against the 0.9..1.1 band, and the result of every quality rule with links to the "
-    "Great Expectations Data Docs (`DATA_DIR/data_docs/`). A run whose gate fails writes it under "
-    "`DATA_DIR/failed/<run_type>/<settlement_date>/` and publishes nothing."
+    "What an auditor reads, beside each run's outputs (CONTRACT.md): the software versions and standing data "
+    "(SHA-256) that produced it; counts received, refused at ingestion, superseded, refused at settlement and "
+    "settled (actual + estimated), reconciled and checked to add up; rejections by reason, estimates by method, "
+    "actual versus estimated share per supplier, correction factors per GSP Group and period against the "
+    "0.9..1.1 band, and the result of every quality rule (passed, warning or failed (critical)) with the run's "
+    "Great Expectations Data Docs pages copied beside it (`data_docs/`, linked relatively, readable offline). A "
+    "run whose gate fails writes it under `DATA_DIR/failed/<run_type>/<settlement_date>/` and publishes nothing."
 )
 
 

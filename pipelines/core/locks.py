@@ -1,25 +1,26 @@
 """Advisory locks under DATA_DIR/locks/ that keep concurrent commands from corrupting each other.
 
-    settle-<date>.lock   one settlement run of a settlement date at a time: a second one refuses at once
+    settle-<date>.lock   one settlement run of a settlement date at a time: a second one refuses at once (held
+                         exclusively by `mhhs settle` and a claim, shared by the Airflow tasks of a claimed run)
     ingest.lock          one ingestion at a time (they share the lake's staging area): a second one waits
     gate.lock            one data-quality gate at a time (they share GX's files and the Data Docs): waits
-    warehouse.lock       the warehouse file: refreshing its views (exclusive) and `mhhs sql` (shared) wait
+    warehouse.lock       refreshes of the warehouse views, one at a time: waits (readers take no lock)
 
 fcntl locks belong to the process: the kernel releases them when it ends, however it ends (SIGKILL
 included), so a crash never leaves a stale lock behind.
 """
 
 import fcntl
-import os
+import time
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from pipelines.core.errors import MhhsError
+from pipelines.core.errors import Busy
 
 
-class LockHeld(MhhsError):
-    exit_code = 4
+class LockHeld(Busy):
+    """A lock another command holds (exit code ExitCode.BUSY)."""
 
 
 def _lock_file(data_dir: Path, name: str):
@@ -47,21 +48,39 @@ def _locked(data_dir: Path, name: str, mode: int, wait: bool, holder: str = ""):
 
 
 @contextmanager
-def settlement_lock(data_dir: Path, settlement_date: date, run_type: str):
-    """Held for the whole of one settlement run; a second run of the same date refuses with a message."""
-    holder = f"settlement run {run_type} of {settlement_date} started by process {os.getpid()} at {datetime.now(timezone.utc):%H:%M:%S} UTC"
+def settlement_lock(data_dir: Path, settlement_date: date, holder: str, shared: bool = False,
+                    wait_seconds: float = 0):
+    """The settlement date's lock (pipelines.settle.run decides who holds it how): exclusive for a whole `mhhs
+    settle` run and while a run of the date is claimed, shared by the Airflow tasks working on a claimed run (its
+    GSP Groups settle in parallel). A comer that cannot have it within `wait_seconds` refuses with a message
+    naming the last exclusive holder (`holder`, written into the lock file)."""
+    handle = _lock_file(data_dir, f"settle-{settlement_date.isoformat()}")
+    deadline = time.monotonic() + wait_seconds
     try:
-        with _locked(data_dir, f"settle-{settlement_date.isoformat()}", fcntl.LOCK_EX, wait=False, holder=holder):
-            yield
-    except LockHeld as held:
-        raise LockHeld(
-            f"another settlement of {settlement_date} is in progress ({held}); nothing was done: "
-            "run this again when it has finished"
-        ) from None
+        while True:
+            try:
+                fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    held = handle.read().strip() or "another process holds " + handle.name
+                    raise LockHeld(f"another settlement of {settlement_date} is in progress ({held}); nothing was "
+                                   "done: run this again when it has finished") from None
+                time.sleep(0.2)
+        if not shared:  # shared holders leave the text alone: they could overwrite each other's
+            handle.truncate(0)
+            handle.write(f"{holder}, since {datetime.now(timezone.utc):%H:%M:%S} UTC")
+            handle.flush()
+        yield
+    finally:
+        handle.close()  # closing the descriptor releases the lock
 
 
 def ingestion_lock(data_dir: Path):
-    """Held for a whole ingestion; a second ingestion waits for the first."""
+    """Held for a whole ingestion; a second ingestion waits for the first. The Airflow DAG ingests one file at a
+    time through its pool `mhhs_ingest` (one slot), so its tasks wait in the pool, not here holding a worker:
+    this lock keeps `mhhs ingest` by hand and the DAG apart, and is the safety net should the pool be widened."""
     return _locked(data_dir, "ingest", fcntl.LOCK_EX, wait=True)
 
 
@@ -71,8 +90,9 @@ def gate_lock(data_dir: Path):
     return _locked(data_dir, "gate", fcntl.LOCK_EX, wait=True)
 
 
-def warehouse_lock(data_dir: Path, shared: bool = False):
-    """DuckDB lets one process write a database file, or several read it, never both: writers of the
-    warehouse views and its read-only readers take turns here instead of failing on DuckDB's own lock."""
-    return _locked(data_dir, "warehouse", fcntl.LOCK_SH if shared else fcntl.LOCK_EX, wait=True)
+def warehouse_lock(data_dir: Path):
+    """Refreshes of the warehouse views take turns (each builds the next warehouse file under one temporary
+    name). Readers need no lock: a refresh never opens the warehouse file they read, it renames a new one
+    over it (pipelines.outputs.warehouse)."""
+    return _locked(data_dir, "warehouse", fcntl.LOCK_EX, wait=True)
 

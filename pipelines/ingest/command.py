@@ -4,6 +4,7 @@ from pathlib import Path
 
 from pipelines.core.errors import MhhsError
 from pipelines.core.locks import ingestion_lock
+from pipelines.core.progress import QUIET, Progress
 from pipelines.ingest.connections import FileConnections
 from pipelines.ingest.file import ingest_file
 from pipelines.ingest.identify import file_id, sha256_of
@@ -13,7 +14,7 @@ from pipelines.ingest.summary import FileResult, IngestSummary
 from pipelines.reference.lake import Lake
 
 
-def ingest(landing_dir: Path, data_dir: Path) -> IngestSummary:
+def ingest(landing_dir: Path, data_dir: Path, progress: Progress = QUIET) -> IngestSummary:
     """Ingest every landing file of `landing_dir` into the lake of `data_dir`, one file at a time."""
     landing_dir = Path(landing_dir)
     if not landing_dir.is_dir():
@@ -27,8 +28,9 @@ def ingest(landing_dir: Path, data_dir: Path) -> IngestSummary:
         lake.discard_staging()
         results = []
         with FileConnections(lake) as connections:  # left only once every connection is closed
-            for path, name in files:
+            for number, (path, name) in enumerate(files, start=1):
                 relative = f"{name}/{path.name}"
+                progress.step(f"ingest {number}/{len(files)}: {relative}")
                 refusal = unsafe(path, landing_dir)
                 results.append(refuse_unsafe(lake, relative, name, refusal) if refusal
                                else ingest_file(lake, path, relative, name, connections))

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines import catalogue
-from pipelines.core.errors import MhhsError
+from pipelines.core.errors import InternalError
 from pipelines.ingest.check import check_values
 from pipelines.ingest.commit import commit
 from pipelines.ingest.connections import FileConnections, close, connect
@@ -62,7 +62,7 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
         result.rows_quarantined = sum(result.rejections.values())
         result.rows_in = result.rows_accepted + result.rows_quarantined
         if result.rows_in != checks.rows_in:
-            raise MhhsError(f"{relative}: {checks.rows_in} rows read but {result.rows_in} accounted for; nothing was ingested")
+            raise InternalError(f"{relative}: {checks.rows_in} rows read but {result.rows_in} accounted for; nothing was ingested")
     except FileRefused as refusal:
         shutil.rmtree(staging, ignore_errors=True)
         result.file_sha256 = content.result().sha256

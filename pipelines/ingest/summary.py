@@ -3,6 +3,10 @@
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+import pyarrow as pa
+
+from pipelines.core.tables import draw
+
 
 @dataclass
 class FileResult:
@@ -39,11 +43,22 @@ class IngestSummary:
 
 
 def render_summary(summary: IngestSummary) -> str:
+    """The summary for people: a table of the files, the totals, and a table of the rejections by reason code
+    when there are any (drawn by DuckDB: pipelines.core.tables)."""
     data = summary.as_json()
-    lines = [f"{'file':<60} {'status':<17} {'rows in':>10} {'accepted':>10} {'rejected':>10}"]
-    for f in summary.files:
-        lines.append(f"{f.source_file:<60} {f.status:<17} {f.rows_in:>10} {f.rows_accepted:>10} {f.rows_quarantined:>10}")
-    lines.append(f"accepted {data['rows_accepted']} rows, rejected {data['rows_rejected']}")
-    for code, count in data["rejections"].items():
-        lines.append(f"  {code:<40} {count:>10}")
+    files = pa.table({
+        "file": pa.array([f.source_file for f in summary.files], pa.string()),
+        "status": pa.array([f.status for f in summary.files], pa.string()),
+        "rows in": pa.array([f.rows_in for f in summary.files], pa.int64()),
+        "accepted": pa.array([f.rows_accepted for f in summary.files], pa.int64()),
+        "rejected": pa.array([f.rows_quarantined for f in summary.files], pa.int64()),
+        "refused because": pa.array([f.reason_code or "" for f in summary.files], pa.string()),
+    })
+    lines = [draw(files, unit="file"),
+             f"accepted {data['rows_accepted']} rows, rejected {data['rows_rejected']}"
+             + (f"; refused {len(summary.refused)} whole files" if summary.refused else "")]
+    if data["rejections"]:
+        rejections = pa.table({"reason code": pa.array(list(data["rejections"]), pa.string()),
+                               "rows rejected": pa.array(list(data["rejections"].values()), pa.int64())})
+        lines.append(draw(rejections, unit="reason code"))
     return "\n".join(lines)

@@ -1,5 +1,6 @@
-"""What the Airflow DAGs (dags/) need besides the pipelines themselves: where the data is, and which
-settlement runs a DAG run performs. Kept free of Airflow so it is tested without it.
+"""What the Airflow DAGs (dags/) need besides the pipelines themselves: where the data is, which
+settlement runs a DAG run performs, who owns them (the DAG run: task_owner) and the ingest tasks' pool. Kept free
+of Airflow so it is tested without it.
 
 The DAGs read their folders from the environment of the Airflow workers:
     MHHS_DATA_DIR        the data directory (lake, runs, warehouse), as for `mhhs`; default ./data
@@ -20,6 +21,16 @@ from pipelines.core import validation
 from pipelines.core.errors import MhhsError
 from pipelines.reference.standing_data import load_standing_data
 from pipelines.reference.standing_data.calendar import SettlementCalendar
+from pipelines.settle.run import RunOwner
+
+# The Airflow pool the ingest tasks run in, with one slot (created by scripts/airflow-cluster.sh, `airflow pools
+# set mhhs_ingest 1 ...`): ingestions of one lake take turns, and a task waiting its turn waits in the pool, not
+# on the ingestion lock holding a worker slot. Without the pool, Airflow does not schedule the tasks at all.
+INGEST_POOL = "mhhs_ingest"
+INGEST_POOL_SLOTS = 1  # the pool's size; each ingest task takes one slot
+# How long a settlement task waits for the settlement date's lock before refusing: a claim of the date by
+# another process holds it a moment when it refuses, or for a whole run when it found this one's owner gone.
+SETTLEMENT_LOCK_WAIT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -77,3 +88,12 @@ def task_defaults(execution_timeout: timedelta) -> dict:
     """The DAGs' default_args: who owns their tasks, how a failed task is retried, and how long it may run."""
     return {"owner": "mhhs-data-engineering", "retries": 2, "retry_delay": timedelta(minutes=2),
             "execution_timeout": execution_timeout}
+
+
+def task_owner(context) -> RunOwner:
+    """The owner of the settlement runs an Airflow DAG run starts (pipelines.settle.run.RunOwner): the DAG run,
+    with the task working now, from the task's context (`get_current_context()`)."""
+    ti = context["ti"]
+    map_index = getattr(ti, "map_index", -1)
+    return RunOwner.airflow_task(ti.dag_id, ti.run_id, ti.task_id, -1 if map_index is None else map_index,
+                                 getattr(ti, "try_number", 1))

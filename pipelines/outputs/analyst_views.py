@@ -4,7 +4,8 @@ and the settlement views (pipelines.outputs.warehouse).
 Each analyst view is a dbt model of dbt_project/models/analyst/: a plain SQL file (no Jinja, so the warehouse
 creates it as written) beside its properties YAML, which documents it in the dbt docs. A settlement run never
 builds them. Their names and columns are a stable interface: the queries of docs/analysts.md are run by the tests.
-The views here in Python are the ones that depend on which files exist: the runs' basis files.
+The views here in Python are the ones that depend on which files exist: the runs' basis files, named relative to
+the data directory like every warehouse view's files (pipelines.outputs.warehouse).
 """
 
 from pipelines import catalogue
@@ -15,14 +16,15 @@ ANALYST_MODELS = DBT_PROJECT / "models" / "analyst"
 # In creation order: a view is created after the views it reads.
 ANALYST_VIEWS = ("run_net_totals", "supplier_positions", "latest_gsp_group_correction", "run_comparison",
                  "run_comparison_to_sf", "data_quality_rejections", "data_quality_estimation")
-# A run's basis file path -> its run id (<run type>-<date>-v<version>, as pipelines.settle.run names runs).
-_RUN_ID_FROM_PATH = r"regexp_replace(filename, '^.*/runs/([^/]+)/([^/]+)/(v[0-9]+)/basis/[^/]+$', '\1-\2-\3')"
+# A run's basis file path -> its run id (<run type>-<date>-v<version>, as pipelines.settle.run names runs). The
+# path is relative (runs/...) or absolute (/.../runs/...) depending on how the connection resolved it.
+_RUN_ID_FROM_PATH = r"regexp_replace(filename, '^(.*/)?runs/([^/]+)/([^/]+)/(v[0-9]+)/basis/[^/]+$', '\2-\3-\4')"
 
 
 def _basis(lake: Lake, name: str, columns: str, empty: str) -> str:
     """Rows of one basis file of every settlement run, with the run's id."""
-    pattern = lake.data_dir / "runs" / "*" / "*" / "v*" / "basis" / f"{name}.parquet"
-    if not any(lake.data_dir.glob(str(pattern.relative_to(lake.data_dir)))):
+    pattern = f"runs/*/*/v*/basis/{name}.parquet"  # relative to the data directory
+    if not any(lake.data_dir.glob(pattern)):
         return empty
     return f"SELECT {_RUN_ID_FROM_PATH} AS run_id, {columns} FROM read_parquet('{pattern}', filename = true)"
 

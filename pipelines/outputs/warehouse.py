@@ -1,5 +1,18 @@
-"""The DuckDB warehouse: views over the lake and the settlement runs for analysts (one writer: the command
-that refreshes them)."""
+"""The DuckDB warehouse: views over the lake and the settlement runs for analysts.
+
+Readers never block writers, and writers never break readers: a refresh builds a new warehouse file beside the old
+one and swaps it in with one rename, so a reader holding the old file open (a notebook, DBeaver, the DuckDB CLI)
+keeps reading the old views, still valid, and a new connection opens the new file. Refreshes take turns
+(pipelines.core.locks.warehouse_lock); readers take no lock.
+
+Every view names its files relative to the data directory (`lake/...`, `runs/...`), never by absolute path, so a
+data directory moved or mounted elsewhere (a container, another host) answers without a refresh. A connection
+resolves them with `file_search_path` set to the data directory (open_warehouse, `mhhs sql`) or with the data
+directory as its current directory (the DuckDB CLI started there): docs/analysts.md.
+"""
+
+import os
+from pathlib import Path
 
 import duckdb
 
@@ -21,10 +34,12 @@ def _text(value: str) -> str:
 
 
 def settlement_view_definitions(lake: Lake) -> dict[str, str]:
-    """Views over settlement runs (DATA_DIR/runs/): every run's record, and the outputs of succeeded runs."""
-    runs = lake.data_dir / "runs"
-    started = sorted(runs.glob("*/*/v*/started.parquet"))
-    finished = sorted(runs.glob("*/*/v*/finished.parquet"))
+    """Views over settlement runs (DATA_DIR/runs/): every run's record, and the outputs of succeeded runs; files
+    named relative to the data directory."""
+    runs = "runs"
+    runs_dir = lake.data_dir / runs
+    started = sorted(runs_dir.glob("*/*/v*/started.parquet"))
+    finished = sorted(runs_dir.glob("*/*/v*/finished.parquet"))
     finished_record = catalogue.record("settlement_run_finished")
     if not started:
         views = {"settlement_runs": empty_select("settlement_runs", {"reason": finished_record.column("reason").duckdb_type})}
@@ -45,17 +60,12 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
                 f"LEFT JOIN ({finished_sql}) f USING (run_dir)"
             )
         }
-    review_flags_columns = (
-        "SELECT NULL::VARCHAR AS run_id, NULL::VARCHAR AS run_type, NULL::DATE AS settlement_date, NULL::VARCHAR AS mpan_core, "
-        "NULL::VARCHAR AS measurement_quantity, NULL::VARCHAR AS flag, NULL::INTEGER AS first_period, "
-        "NULL::INTEGER AS last_period, NULL::VARCHAR AS detail WHERE false"
-    )
     for table in ("supplier_volumes", "gsp_group_correction", "review_flags"):
-        published = list(runs.glob(f"*/*/v*/published/{table}.parquet"))
+        published = list(runs_dir.glob(f"*/*/v*/published/{table}.parquet"))
         views[table] = (
             f"SELECT * FROM read_parquet('{runs}/*/*/v*/published/{table}.parquet') "
             "WHERE run_id IN (SELECT run_id FROM settlement_runs WHERE status = 'succeeded')"
-            if published else empty_select(table) if table != "review_flags" else review_flags_columns
+            if published else empty_select(table)
         )
     # The current version of each run type of each day, and the latest run of each day (RF beats SF).
     views["latest_settlement_runs"] = (
@@ -67,7 +77,7 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
         f"QUALIFY list_position({RUN_TYPE_ORDER}, run_type) = max(list_position({RUN_TYPE_ORDER}, run_type)) "
         "OVER (PARTITION BY settlement_date)"
     )
-    refused = list(runs.glob("*/*/v*/published/quarantine.parquet"))
+    refused = list(runs_dir.glob("*/*/v*/published/quarantine.parquet"))
     reasons = " ".join(f"WHEN {_text(code)} THEN {_text(text)}" for code, text in SETTLEMENT_REFUSALS.items())
     views["settlement_quarantine"] = (
         f"SELECT source_file, NULL::{catalogue.dataset('quarantine').column('row_number').duckdb_type} AS row_number, reason_code, "
@@ -82,14 +92,41 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
     return views
 
 
+def open_warehouse(data_dir: Path, **config) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to DATA_DIR/warehouse.duckdb whose views find their files wherever the data
+    directory is (file_search_path = the data directory): for notebooks and scripts (docs/analysts.md)."""
+    lake = Lake(data_dir)
+    return duckdb.connect(str(lake.warehouse), read_only=True,
+                          config={"file_search_path": str(lake.data_dir), **config})
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def refresh_views(lake: Lake) -> None:
-    views = {**lake_view_definitions(lake), **settlement_view_definitions(lake)}
+    """Build every view in a new warehouse file beside the old one, then rename it over the old one: a reader
+    with the old file open keeps it (on Linux its open file outlives the rename), a new connection gets the new
+    one, and a crash part-way leaves the old file whole (the next refresh discards the leftover)."""
+    views = {**lake_view_definitions(lake, relative=True), **settlement_view_definitions(lake)}
     views |= analyst_view_definitions(lake)
-    # One transaction: a reader, or a crash part-way, sees the old set of views or the new one.
-    with warehouse_lock(lake.data_dir), duckdb.connect(str(lake.warehouse)) as con:
-        con.execute("BEGIN TRANSACTION")
-        for name, sql in views.items():
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-        con.execute("COMMIT")
-
-
+    incoming = lake.warehouse.with_name(f".{lake.warehouse.name}.incoming")
+    with warehouse_lock(lake.data_dir):
+        for leftover in (incoming, incoming.with_name(incoming.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        lake.data_dir.mkdir(parents=True, exist_ok=True)
+        # The views bind (read their files' schemas) as they are created: resolve their relative paths here.
+        with duckdb.connect(str(incoming), config={"file_search_path": str(lake.data_dir)}) as con:
+            con.execute("BEGIN TRANSACTION")
+            for name, sql in views.items():
+                con.execute(f"CREATE VIEW {name} AS {sql}")
+            con.execute("COMMIT")
+        _fsync(incoming)  # closing checkpointed it: one file, no write-ahead log
+        # a log left by a writer of the old file (before refreshes swapped files) must not replay into the new one
+        lake.warehouse.with_name(lake.warehouse.name + ".wal").unlink(missing_ok=True)
+        os.replace(incoming, lake.warehouse)
+        _fsync(lake.data_dir)

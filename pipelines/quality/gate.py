@@ -6,7 +6,10 @@ against the run's staged Parquet files through views in `<run_dir>/gate.duckdb`;
 inside DuckDB (pipelines.quality.gx_duckdb), so a national settlement day is never loaded into pandas.
 
 Run results and the auditors' Data Docs live under the data directory: DATA_DIR/gx/ (GX's project: run
-results) and DATA_DIR/data_docs/ (the Data Docs site, rebuilt for the run's pages on every run).
+results) and DATA_DIR/data_docs/ (the Data Docs site, rebuilt for the run's pages on every run). The GX project
+names the site relative to itself (`../data_docs`), and each rule's page is kept relative to the site, so a data
+directory that is moved or copied keeps working Data Docs and links (the report copies the run's pages beside
+itself: pipelines.quality.data_docs).
 """
 
 import json
@@ -18,14 +21,18 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.core.errors import MhhsError
+from pipelines.core.errors import InternalError
 from pipelines.core.locks import gate_lock
 from pipelines.core.paths import PROJECT_ROOT
 from pipelines.core.resources import duckdb_config
 from pipelines.quality import gx_duckdb
+from pipelines.quality.data_docs import DATA_DOCS_DIR, install_offline_styles, page_in_site
 
 SUITES_DIR = PROJECT_ROOT / "expectations" / "suites"
 DATA_DOCS_SITE = "auditors"
+# The site's folder as GX stores it: relative to GX's project folder (GX joins it to the context root), never
+# an absolute path, so a data directory moved or copied still writes its Data Docs into itself.
+DATA_DOCS_BASE_DIRECTORY = f"../{DATA_DOCS_DIR}"
 # The relation each suite validates in the gate database, and the staged file behind it (relative to the run
 # directory). Settlement rules join in the other relations by name.
 GATE_RELATIONS = {
@@ -57,11 +64,18 @@ class RuleResult:
     description: str
     unexpected_count: int | None
     observed: str
-    data_docs_page: str | None
+    data_docs_page: str | None  # the rule's validation page, relative to the Data Docs site (DATA_DIR/data_docs/)
 
     @property
     def name(self) -> str:
         return f"{self.relation}: {self.rule}"
+
+    @property
+    def status(self) -> str:
+        """passed, warning (a non-critical rule that did not pass: never stops a run) or failed (critical)."""
+        if self.success:
+            return "passed"
+        return "failed" if self.severity == "critical" else "warning"
 
 
 @dataclass(frozen=True)
@@ -108,17 +122,26 @@ def _context(data_dir: Path):
 
     context = gx.get_context(mode="file", project_root_dir=str(data_dir))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": DATA_DOCS_BASE_DIRECTORY},
+    }
     if DATA_DOCS_SITE not in context.get_site_names():
-        context.add_data_docs_site(
-            DATA_DOCS_SITE,
-            {
-                "class_name": "SiteBuilder",
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                  "base_directory": str((data_dir / "data_docs").resolve())},
-            },
-        )
+        context.add_data_docs_site(DATA_DOCS_SITE, site)
+    elif _site_config(context) != site:
+        # a project written before the site was relative (an absolute path into wherever the data directory was)
+        context.update_data_docs_site(DATA_DOCS_SITE, site)
+    # GX inlines <context root>/plugins/custom_data_docs/styles/data_docs_custom_styles.css into every page:
+    # the styles that make the pages readable offline (their Bootstrap comes from a CDN).
+    install_offline_styles(Path(context.root_directory))
     return context
+
+
+def _site_config(context) -> dict:
+    config = context.variables.data_docs_sites[DATA_DOCS_SITE]
+    return json.loads(json.dumps(config, default=str))
 
 
 def _observed(result) -> str:
@@ -164,7 +187,7 @@ def run_gate(data_dir: Path, run_dir: Path, run_id: str) -> GateResult:
         rules = []
         for identifier, validation in outcome.run_results.items():
             urls = context.get_docs_sites_urls(resource_identifier=identifier, site_names=[DATA_DOCS_SITE])
-            page = urls[0]["site_url"] if urls else None
+            page = page_in_site(data_dir, urls[0]["site_url"]) if urls else None
             relation = validation.suite_name
             for result in validation.results:
                 config = result.expectation_config
@@ -202,7 +225,7 @@ class GateProcess:
         stdout, _ = self._process.communicate("go\n")
         self._output.close()
         if self._process.returncode != 0:
-            raise MhhsError(f"the data-quality gate could not run; see {self._output.name}")
+            raise InternalError(f"the data-quality gate could not run; see {self._output.name}")
         return GateResult(rules=[RuleResult(**rule) for rule in json.loads(stdout)])
 
     def cancel(self) -> None:

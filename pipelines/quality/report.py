@@ -1,31 +1,50 @@
 """`data_quality_report.html`: what an auditor reads about one settlement run (CONTRACT.md).
 
-One self-contained page (inline CSS, inline SVG charts, a few lines of inline script; nothing fetched, so it
-works offline and as an e-mail attachment): counts received, accepted and rejected by reason, estimated by
-method, actual against estimated share per supplier, correction factors per GSP Group over the day against
-the 0.9..1.1 review band, and the result of every quality rule with a link to its Data Docs page.
+One page with inline CSS, inline SVG charts and a few lines of inline script; nothing is fetched, so it works
+offline and as an e-mail attachment. Its header names the run, the software that made it (project version and
+git commit, dbt, Great Expectations, DuckDB) and the standing data it used (each file's source and SHA-256),
+and counts the quality rules passed, warnings and failed (critical); a stopped run's reasons are a table, one
+row per problem. Then: the reconciliation of the day's values from the landing files to the values settled
+(pipelines.quality.reconciliation, checked to add up), rejections by reason, actual against estimated share
+per supplier, line losses, correction factors per GSP Group over the day against the 0.9..1.1 review band,
+and every quality rule, passed / warning / failed (critical), with its Great Expectations Data Docs page.
 
-Every figure is read from the run's own files (staged or published outputs, basis data, the lake's
-committed submissions), so the report of a failed run shows what the gate saw.
+The Data Docs pages of the run are copied beside the report (`data_docs/<relation>.html`, self-contained:
+pipelines.quality.data_docs) and linked relatively, so the report's folder reads the same wherever it is
+copied; mailed alone, the report still holds every rule's result and examples.
+
+Every figure is read from the run's own files (staged or published outputs, basis data, the dbt work
+databases, the lake's committed submissions and the ingestion log), so the report of a failed run shows what
+the gate saw.
 """
 
+import importlib.metadata
 import json
+import os
+import platform
+import re
+import subprocess
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 
 import duckdb
 
+import pipelines
 from pipelines import catalogue
+from pipelines.core.paths import PROJECT_ROOT
+from pipelines.quality.data_docs import copy_pages
 from pipelines.quality.gate import GateResult
+from pipelines.quality.reconciliation import ESTIMATION_METHODS, Reconciliation, reconcile
 from pipelines.reference.lake import Lake
-from pipelines.reference.lake_views import lake_view_definitions
 from pipelines.reference.standing_data import SYNTHETIC_WARNING
 
 REPORT_NAME = "data_quality_report.html"
 _CORRECTION_FACTOR = catalogue.load().items["correction_factor"]
 REVIEW_BAND = (_CORRECTION_FACTOR.warn_min, _CORRECTION_FACTOR.warn_max)
-ESTIMATION_METHODS = ("interpolation", "like_day", "annual_consumption")
+__all__ = ["ESTIMATION_METHODS", "REPORT_NAME", "render_report", "write_report"]
 
 
 def _relation(con, name: str, path: Path) -> bool:
@@ -45,46 +64,19 @@ def _run_file(run_dir: Path, name: str) -> Path:
 def _figures(run, lake: Lake) -> dict:
     """Everything the page shows, from the run's files; a section is None when the run stopped before it."""
     con = duckdb.connect()
-    for name, sql in lake_view_definitions(lake).items():
-        con.execute(f"CREATE VIEW {name} AS {sql}")
-    day = run.settlement_date.isoformat()
     has = {
         "volumes": _relation(con, "supplier_volumes", _run_file(run.run_dir, "supplier_volumes.parquet")),
         "correction": _relation(con, "gsp_group_correction", _run_file(run.run_dir, "gsp_group_correction.parquet")),
-        "refused": _relation(con, "settlement_refused", _run_file(run.run_dir, "quarantine.parquet")),
-        "basis": _relation(con, "basis", run.run_dir / "basis" / "consumption_after_estimation.parquet"),
         "ccc": _relation(con, "ccc", run.run_dir / "standing" / "ccc.parquet"),
     }
-    figures: dict = {}
-    # the run's own landing files (the ingestion log when it started), not whatever has arrived since
-    run_files = f"file_sha256 IN (SELECT file_sha256 FROM read_parquet('{run.run_dir / 'basis' / 'landing_files.parquet'}'))"
-    received = con.execute(
-        "SELECT count(*), coalesce(sum(period_count), 0), count(DISTINCT source_file) "
-        f"FROM consumption_submissions WHERE settlement_date = DATE '{day}' AND {run_files}"
-    ).fetchall()[0]
-    figures["received"] = {"submissions": received[0], "values": int(received[1]), "files": received[2]}
-    rejections = con.execute(
-        "SELECT 'ingestion' AS stage, reason_code, count(*) FROM ingestion_quarantine WHERE source_file IN "
-        f"(SELECT source_file FROM consumption_submissions WHERE settlement_date = DATE '{day}' AND {run_files}) "
-        "GROUP BY ALL"
-    ).fetchall()
-    if has["refused"]:
-        rejections += con.execute(
-            "SELECT 'settlement', reason_code, count(*) FROM settlement_refused GROUP BY ALL").fetchall()
-    figures["rejections"] = sorted(rejections, key=lambda r: (-r[2], r[0], r[1]))
-    settlement_refused = sum(r[2] for r in rejections if r[0] == "settlement")
-    figures["accepted_values"] = figures["received"]["values"] - settlement_refused
-    figures["settled"] = None
-    if has["basis"]:
-        row = con.execute(
-            "SELECT count(*), "
-            + ", ".join(f"coalesce(sum(bit_count({m}_mask)), 0)" for m in ESTIMATION_METHODS)
-            + ", (SELECT count(*) FROM read_parquet('"
-            + str(run.run_dir / "basis" / "settlement_periods.parquet") + "')) FROM basis"
-        ).fetchall()[0]
-        mpans, *by_method, periods = row
-        figures["settled"] = {"mpans": mpans, "values": mpans * periods,
-                              "estimated": dict(zip(ESTIMATION_METHODS, (int(v) for v in by_method)))}
+    reconciliation = reconcile(run, lake)
+    figures: dict = {"reconciliation": reconciliation}
+    # the reconciliation's refusals by reason: the ingestion log's and the run's quarantine (or dbt's)
+    figures["rejections"] = sorted(
+        [(stage, code, count) for stage, key in (("ingestion", "refused_at_ingestion"),
+                                                 ("settlement", "refused_at_settlement"))
+         for code, count in reconciliation.step(key).breakdown],
+        key=lambda r: (-r[2], r[0], r[1]))
     figures["shares"] = None
     if has["volumes"] and has["ccc"]:
         figures["shares"] = con.execute(
@@ -193,18 +185,76 @@ def _correction_chart(group: str, points: list[tuple[int, float]]) -> str:
     )
 
 
+# ---- provenance: the software and the standing data -------------------------------------------------
+
+
+_PACKAGES = (("dbt-core", "dbt"), ("dbt-duckdb", "dbt-duckdb"), ("great-expectations", "Great Expectations"),
+             ("duckdb", "DuckDB"))
+
+
+def _installed(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The project's git commit, "+ uncommitted changes" when its tracked files differ from it; else the image's
+    MHHS_GIT_COMMIT (a checkout without .git, such as the docker image); None when neither is known."""
+    try:
+        commit = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10)
+        if commit.returncode == 0 and commit.stdout.strip():
+            dirty = subprocess.run(["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=30)
+            return commit.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return os.environ.get("MHHS_GIT_COMMIT") or None
+
+
+def software_versions() -> list[tuple[str, str]]:
+    """(what, version) of everything that made the run's numbers and this report."""
+    try:
+        project = importlib.metadata.version("mhhs-settlement")
+    except importlib.metadata.PackageNotFoundError:
+        project = pipelines.__version__
+    return [("mhhs-settlement", project), ("git commit", git_commit() or "not available (not a git checkout)"),
+            *((label, _installed(name)) for name, label in _PACKAGES), ("Python", platform.python_version())]
+
+
+def _provenance(standing: dict) -> str:
+    versions = "".join(f'<tr><th>{escape(what)}</th><td><code>{escape(version)}</code></td></tr>'
+                       for what, version in software_versions())
+    return (f'<table class="provenance" id="versions"><caption>made with</caption><tbody>{versions}</tbody></table>'
+            f"<h2>Standing data</h2>{_standing_table(standing)}")
+
+
 # ---- the page ----------------------------------------------------------------------------------------
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}
+body{font-family:system-ui,sans-serif;margin:2em;max-width:72em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-td.n{text-align:right}.status{padding:.6em 1em;font-weight:bold}.published{background:#e3f4e3}
-.stopped{background:#fbe3e3}.synthetic{background:#fff0b3;border:2px solid #c90;font-size:1.1em}.fail td{background:#fbe3e3}.warn td{background:#fdf3d8}
+td.n{text-align:right;font-variant-numeric:tabular-nums}.status{padding:.6em 1em;font-weight:bold;margin:.5em 0}
+.published{background:#e3f4e3}.stopped{background:#fbe3e3}
+.synthetic{background:#fff0b3;border:2px solid #c90;font-size:1.1em}
+tr.failed td{background:#fbe3e3}tr.warning td{background:#fdf3d8}
+.badge{display:inline-block;padding:.1em .5em;border-radius:.8em;font-weight:bold;font-size:.9em;white-space:nowrap}
+.badge.passed{background:#d7efd7;color:#185c18}.badge.warning{background:#f7dc9b;color:#6b4a00}
+.badge.failed{background:#e9a3a3;color:#6d0e0e}
+.rule-counts .badge{margin-right:.4em}table.provenance th{font-weight:normal;color:#555}
+table.reconciliation td.op{text-align:center;font-weight:bold;width:1.5em}
+table.reconciliation tr.total td{font-weight:bold;border-top:2px solid #888}
+table.reconciliation tr.part td{color:#555;font-size:.9em}table.reconciliation tr.part td.label{padding-left:2.2em}
+td.check{white-space:nowrap}td.check.ok{color:#185c18}.badge.zero{background:#eee;color:#555}td.check.bad{color:#a00;font-weight:bold}
+table.problems td.examples table{margin:.2em 0}table.problems td.examples td,table.problems td.examples th{font-size:.85em}
 svg text{font-size:11px}rect.bar{fill:#4a78b5}rect.actual{fill:#4a78b5}rect.estimated{fill:#e3a33b}
 rect.band{fill:#dcefdc}polyline.cf-line{fill:none;stroke:#b33;stroke-width:1.5}line.axis{stroke:#888}
 figure.small{display:inline-block;margin:.3em}figcaption{font-size:.85em;text-align:center}
-code{font-size:.85em;word-break:break-all}
+code{font-size:.85em;word-break:break-all}.note{color:#555;font-size:.9em}
 """
 
 # Filters the rule table to the rules that did not pass.
@@ -216,23 +266,92 @@ document.getElementById('only-problems').addEventListener('change', function (ev
 });
 """
 
+_STATUS_TEXT = {"passed": "passed", "warning": "warning", "failed": "failed (critical)"}
 
-def _counts_table(figures: dict) -> str:
-    received, settled = figures["received"], figures["settled"]
-    rows = [
-        ("landing files that delivered this day's data", received["files"]),
-        ("MPAN-day submissions received", received["submissions"]),
-        ("half-hourly values received", received["values"]),
-        ("values refused at settlement", received["values"] - figures["accepted_values"]),
-        ("values accepted", figures["accepted_values"]),
-    ]
-    if settled:
-        estimated = sum(settled["estimated"].values())
-        rows += [("MPANs and quantities settled", settled["mpans"]),
-                 ("values settled (every MPAN x period of the day)", settled["values"]),
-                 ("actual values settled", settled["values"] - estimated)]
-        rows += [(f"values estimated by {method.replace('_', ' ')}", count)
-                 for method, count in settled["estimated"].items()]
+
+def _badge(status: str, text: str | None = None) -> str:
+    return f'<span class="badge {status}">{escape(text or _STATUS_TEXT[status.split()[0]])}</span>'
+
+
+_NUMERIC = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _number(value) -> str:
+    """A number as an auditor reads it: integers as they are, decimals in fixed point to at most 9 places without
+    trailing zeros (DuckDB's Decimal('0E-11') is 0, '100.000000' is 100), a value below 1E-9 (but not 0) in
+    scientific notation; text unchanged."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, str):
+        if not _NUMERIC.fullmatch(value.strip()):
+            return value
+        try:
+            value = Decimal(value.strip())
+        except InvalidOperation:
+            return value
+        if value == value.to_integral_value() and "E" not in str(value).upper() and "." not in str(value):
+            return str(value)  # an identifier or count as written (no separators: it may be an MPAN)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (float, Decimal)):
+        number = Decimal(str(value)) if isinstance(value, float) else value
+        if number == 0:
+            return "0"
+        if abs(number) < Decimal("1E-9"):
+            return f"{number:.3e}"
+        if number.as_tuple().exponent < -9:
+            number = number.quantize(Decimal("1E-9"))
+        return f"{number:f}".rstrip("0").rstrip(".") if "." in f"{number:f}" else f"{number:f}"
+    return str(value)
+
+
+def _reconciliation_table(reconciliation: Reconciliation) -> str:
+    rows = []
+    for step in reconciliation.steps:
+        shown = "not available" if step.values is None else f"{step.values:,}"
+        check_cell = ""
+        if step.operation == "=":
+            check = next((c for c in reconciliation.checks if c.step == step.key), None)
+            if check is not None:
+                check_cell = ('<td class="check ok">adds up</td>' if check.closes else
+                              f'<td class="check bad">expected {check.expected:,}: off by '
+                              f"{check.counted - check.expected:+,}</td>")
+        css = "total" if step.operation == "=" else ""
+        operation = {"-": "&minus;", "+": "+", "=": "=", "": ""}[step.operation]
+        rows.append(f'<tr class="{css}" data-step="{step.key}"><td class="op">{operation}</td>'
+                    f'<td class="label">{escape(step.label)}</td><td class="n">{shown}</td>'
+                    f'<td class="source">{escape(step.source)}</td>{check_cell or "<td></td>"}</tr>')
+        for what, count in step.breakdown:
+            rows.append(f'<tr class="part" data-step="{step.key}"><td></td><td class="label">{escape(what.replace("_", " ") if what in ESTIMATION_METHODS else what)}</td>'
+                        f'<td class="n">{count:,}</td><td></td><td></td></tr>')
+    if reconciliation.closes:
+        verdict = (f'<p class="closes">{_badge("passed", "adds up")} every total counted from its own source equals '
+                   f"the arithmetic of the lines above it ({len(reconciliation.checks)} checks).</p>")
+    else:
+        verdict = (f'<p class="closes">{_badge("failed", "does not add up")} '
+                   + "; ".join(escape(p) for p in reconciliation.problems()) + "</p>")
+    not_checked = "".join(f"<li>{escape(note)}</li>" for note in reconciliation.not_checked)
+    checks = "".join(f'<li>{_badge("passed" if c.closes else "failed", "adds up" if c.closes else "does not add up")} '
+                     f"{escape(c.name)}: {c.counted:,}</li>" for c in reconciliation.checks)
+    return (
+        "<p>Every half-hourly value of the day, from the landing files to what was settled. Each line is counted "
+        "where it was decided (the source column); each total (=) is counted from its own source and checked "
+        "against the lines above it. Refusals at settlement come before supersession, as in settlement itself: "
+        "a refused submission never hides an earlier valid one. Estimated values are added by settlement, so the "
+        "values settled are the current values plus those estimates. One landing row is one value (a DIP message "
+        "refused whole counts as one).</p>"
+        '<table class="reconciliation" id="reconciliation"><thead><tr><th></th><th>values</th><th>count</th>'
+        f"<th>source</th><th>check</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{verdict}"
+        f'<details><summary>The checks</summary><ul class="checks">{checks}</ul></details>'
+        + (f'<p class="note">Not checked:</p><ul class="note">{not_checked}</ul>' if not_checked else "")
+    )
+
+
+def _summary_table(reconciliation: Reconciliation) -> str:
+    rows = [("landing files that delivered this day's data", reconciliation.files),
+            ("MPAN-day submissions accepted for the day", reconciliation.submissions)]
+    if reconciliation.mpans is not None:
+        rows.append(("MPANs and quantities settled", reconciliation.mpans))
     return "<table><tbody>" + "".join(
         f'<tr><td>{escape(label)}</td><td class="n">{value:,}</td></tr>' for label, value in rows) + "</tbody></table>"
 
@@ -251,25 +370,63 @@ def _losses_table(rows: list[tuple]) -> str:
             f"</thead><tbody>{body}</tbody></table>")
 
 
-def _rules_table(gate_result: GateResult | None) -> str:
+def _examples(text: str) -> str:
+    """A rule's examples (JSON rows from the gate) as a small table, numbers formatted."""
+    try:
+        rows = json.loads(text) if text else []
+    except ValueError:
+        return f"<code>{escape(text)}</code>"
+    if rows and all(isinstance(row, dict) for row in rows):
+        return _rows_table(list(rows[0]), [[row.get(c) for c in rows[0]] for row in rows])
+    return ", ".join(f"<code>{escape(_number(row))}</code>" for row in rows)
+
+
+def _cell(value) -> str:
+    numeric = (isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)) or (
+        isinstance(value, str) and _NUMERIC.fullmatch(value.strip()) is not None)
+    return f'<td class="n">{escape(_number(value))}</td>' if numeric else f"<td>{escape(_number(value))}</td>"
+
+
+def _rows_table(columns: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _rules_table(gate_result: GateResult | None, links: dict[str, str]) -> str:
     if gate_result is None:
         return "<p>The gate did not run: the run stopped before its outputs existed.</p>"
+    order = {"failed": 0, "warning": 1, "passed": 2}
     rows = []
-    for rule in sorted(gate_result.rules, key=lambda r: (r.success, r.severity != "critical", r.relation, r.rule)):
-        result = "passed" if rule.success else ("failed" if rule.severity == "critical" else "warning")
-        css = {"passed": "", "failed": "fail", "warning": "warn"}[result]
+    for rule in sorted(gate_result.rules, key=lambda r: (order[r.status], r.relation, r.rule)):
         count = rule.unexpected_count if isinstance(rule.unexpected_count, int) else ""
-        link = f'<a href="{escape(rule.data_docs_page)}">Data Docs</a>' if rule.data_docs_page else ""
+        link = links.get(rule.data_docs_page or "")
+        cell = f'<a href="{escape(link)}">Data Docs</a>' if link else ""
         rows.append(
-            f'<tr class="{css}" data-result="{result}"><td>{escape(rule.relation)}</td><td><code>{escape(rule.rule)}'
-            f'</code><br>{escape(rule.description)}</td><td>{rule.severity}</td><td>{result}</td>'
-            f'<td class="n">{count}</td><td><code>{escape(rule.observed)}</code></td><td>{link}</td></tr>')
+            f'<tr class="{rule.status}" data-result="{rule.status}"><td>{escape(rule.relation)}</td>'
+            f"<td><code>{escape(rule.rule)}</code><br>{escape(rule.description)}</td><td>{escape(rule.severity)}</td>"
+            f'<td>{_badge(rule.status)}</td><td class="n">{count}</td><td>{"" if rule.success else _examples(rule.observed)}</td>'
+            f"<td>{cell}</td></tr>")
     return (
-        '<p><label><input type="checkbox" id="only-problems"> show only rules that did not pass</label> '
-        f'({len(gate_result.failed)} failed, {len(gate_result.warnings)} warnings, {len(gate_result.rules)} rules)</p>'
+        "<p>Each rule's result: <strong>passed</strong>; <strong>warning</strong>, a rule of severity warning that "
+        "did not pass (reviewed, never a reason to stop publication); <strong>failed (critical)</strong>, which "
+        "stops the run. Great Expectations' Data Docs show a warning as <em>Failed</em>, with a cross: the copies "
+        "of its pages beside this report (<code>data_docs/</code>) say which of their rules are warnings.</p>"
+        '<p><label><input type="checkbox" id="only-problems"> show only rules that did not pass</label></p>'
         '<table id="rules"><thead><tr><th>dataset</th><th>rule</th><th>severity</th><th>result</th>'
         "<th>unexpected</th><th>examples</th><th>details</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
     )
+
+
+def _rule_counts(gate_result: GateResult | None) -> str:
+    if gate_result is None:
+        return '<p class="rule-counts">Quality rules: the gate did not run.</p>'
+    counts = {status: sum(1 for r in gate_result.rules if r.status == status) for status in _STATUS_TEXT}
+    return (f'<p class="rule-counts" data-passed="{counts["passed"]}" data-warning="{counts["warning"]}" '
+            f'data-failed="{counts["failed"]}">Quality rules ({len(gate_result.rules)}): '
+            + " ".join(_badge(status if counts[status] else f"{status} zero", f"{counts[status]} {_STATUS_TEXT[status]}")
+                       for status in _STATUS_TEXT)
+            + "</p>")
 
 
 def _standing_table(standing: dict) -> str:
@@ -281,12 +438,93 @@ def _standing_table(standing: dict) -> str:
         f"<tr><td>{escape(f['file'])}</td><td>{escape(f['source'])}</td><td><code>{escape(f['sha256'] or '-')}</code></td></tr>"
         for f in files)
     return ("<p>Each file the run used, where it came from and the SHA-256 of its bytes (<code>sha256sum FILE</code> "
-            "gives the same).</p><table><thead><tr><th>file</th><th>source</th><th>SHA-256</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>")
+            'gives the same).</p><table id="standing-data"><thead><tr><th>file</th><th>source</th><th>SHA-256</th></tr>'
+            f"</thead><tbody>{rows}</tbody></table>")
 
 
-def render_report(run, lake: Lake, gate_result: GateResult | None, stopped_by: list[str] | None = None) -> str:
+# ---- a stopped run's reasons, one row per problem ----------------------------------------------------
+
+_STOPPING_CHECKS = catalogue.stopping_check_messages()  # dbt test name -> its words in a problem
+_PROBLEM = re.compile(r"^(?P<words>.+?) \((?P<rows>\d+) rows\)(?:: (?P<shown>.*))?$", re.S)
+_GATE_FAILED = "data-quality gate failed: "
+
+
+def _stored_failures(run, test: str) -> tuple[list[str], list[list]] | None:
+    """The rows a dbt stopping check stored (store_failures) in the run's partitions, typed, at most 5."""
+    columns, rows = None, []
+    for database in sorted(Path(run.run_dir, "partitions").glob("*/work.duckdb")):
+        try:
+            with duckdb.connect(str(database), read_only=True) as con:
+                result = con.execute(f"SELECT * FROM dbt_test__audit.{test} LIMIT 5")
+                columns = [d[0] for d in result.description]
+                rows += [list(row) for row in result.fetchall()]
+        except duckdb.Error:
+            continue
+    return (columns, rows[:5]) if columns else None
+
+
+def _parsed_examples(shown: str) -> tuple[list[str], list[list]] | None:
+    """`col=value, col=value; ...` (how a stopping check's rows are written into the run's reason) as rows."""
+    rows = []
+    for part in shown.split("; "):
+        pairs = [item.split("=", 1) for item in part.split(", ")]
+        if not all(len(pair) == 2 for pair in pairs):
+            return None
+        rows.append(dict(pairs))
+    columns = list(rows[0]) if rows else []
+    return (columns, [[row.get(c) for c in columns] for row in rows]) if rows else None
+
+
+def problem_rows(run, problems: list[str], gate_result: GateResult | None) -> list[dict]:
+    """What stopped the run, one row per problem: {problem, rows, examples: (columns, rows) | None, text}."""
+    table = []
+    for problem in problems:
+        if problem.startswith(_GATE_FAILED) and gate_result is not None and gate_result.failed:
+            for rule in gate_result.failed:
+                try:
+                    examples = json.loads(rule.observed) if rule.observed else []
+                except ValueError:
+                    examples = []
+                dict_rows = [row for row in examples if isinstance(row, dict)]
+                if dict_rows:
+                    shown = (list(dict_rows[0]), [[r.get(c) for c in dict_rows[0]] for r in dict_rows])
+                elif examples:  # a column rule's unexpected values
+                    shown = (["unexpected value"], [[value] for value in examples])
+                else:
+                    shown = None
+                table.append({"problem": f"data-quality gate: {rule.name} ({rule.description})",
+                              "rows": rule.unexpected_count if isinstance(rule.unexpected_count, int) else None,
+                              "examples": shown, "text": ""})
+            continue
+        match = _PROBLEM.match(problem)
+        if match:
+            test = next((name for name, words in _STOPPING_CHECKS.items() if words == match["words"]), None)
+            examples = (_stored_failures(run, test) if test else None) or (
+                _parsed_examples(match["shown"]) if match["shown"] else None)
+            table.append({"problem": match["words"], "rows": int(match["rows"]), "examples": examples,
+                          "text": "" if examples or not match["shown"] else match["shown"]})
+        else:
+            table.append({"problem": problem, "rows": None, "examples": None, "text": ""})
+    return table
+
+
+def _problems_table(run, problems: list[str], gate_result: GateResult | None) -> str:
+    body = ""
+    for row in problem_rows(run, problems, gate_result):
+        count = "" if row["rows"] is None else f"{row['rows']:,}"
+        examples = _rows_table(*row["examples"]) if row["examples"] else escape(row["text"])
+        body += (f'<tr><td>{escape(row["problem"])}</td><td class="n">{count}</td>'
+                 f'<td class="examples">{examples}</td></tr>')
+    return ('<table class="problems" id="stopped-by"><thead><tr><th>what stopped the run</th><th>rows</th>'
+            f"<th>examples (at most 5)</th></tr></thead><tbody>{body}</tbody></table>")
+
+
+def render_report(run, lake: Lake, gate_result: GateResult | None, stopped_by: list[str] | None = None,
+                  data_docs_links: dict[str, str] | None = None) -> str:
+    """The page. data_docs_links: {rule's page in the Data Docs site: link relative to the report} (the pages
+    copied beside it); a rule whose page has no link is shown without one."""
     figures = _figures(run, lake)
+    reconciliation: Reconciliation = figures["reconciliation"]
     standing = json.loads(getattr(run, "standing_data", None) or "{}")
     synthetic = ""
     if standing.get("synthetic"):
@@ -294,11 +532,19 @@ def render_report(run, lake: Lake, gate_result: GateResult | None, stopped_by: l
                      "This run was given no standing data directory (<code>--standing-data</code>) and used the "
                      "project's bundled synthetic line loss factors, CCCs and calendar.</div>")
     if stopped_by:
-        status = ('<div class="status stopped">NOT PUBLISHED - the run stopped: '
-                  + "; ".join(escape(problem) for problem in stopped_by) + "</div>")
+        status = ('<div class="status stopped">NOT PUBLISHED - the run stopped. What stopped it:</div>'
+                  + _problems_table(run, stopped_by, gate_result))
+    elif gate_result is not None and gate_result.warnings:
+        status = (f'<div class="status published">Published: every critical rule passed; '
+                  f"{len(gate_result.warnings)} warning{'s' if len(gate_result.warnings) != 1 else ''} to review "
+                  "(below).</div>")
     else:
         status = '<div class="status published">Published: every critical rule passed.</div>'
-    sections = [f"<h2>Counts</h2>{_counts_table(figures)}"]
+    adds_up = ("" if reconciliation.closes else
+               f'<div class="status stopped">The reconciliation of values does not add up: '
+               f'{escape("; ".join(reconciliation.problems()) or "nothing could be checked")}.</div>')
+    sections = [f"<h2>Reconciliation of values</h2>{_summary_table(reconciliation)}"
+                f"{_reconciliation_table(reconciliation)}"]
     rejections = [(f"{stage}: {code}", count) for stage, code, count in figures["rejections"]]
     sections.append("<h2>Rejections by reason</h2>" + (
         _bar_chart("rejections_by_reason", rejections, "rows") if rejections else "<p>No rows were rejected.</p>"))
@@ -313,24 +559,27 @@ def render_report(run, lake: Lake, gate_result: GateResult | None, stopped_by: l
             "<h2>GSP Group Correction factor over the day</h2>"
             f"<p>The shaded band is the {REVIEW_BAND[0]:g} to {REVIEW_BAND[1]:g} review band.</p>"
             + "".join(_correction_chart(group, points) for group, points in figures["correction"].items()))
-    sections.append(f"<h2>Standing data</h2>{_standing_table(standing)}")
-    sections.append(f"<h2>Quality rules</h2>{_rules_table(gate_result)}")
+    sections.append(f"<h2>Quality rules</h2>{_rules_table(gate_result, data_docs_links or {})}")
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cut_off = getattr(run, "data_cut_off", None)
     dispute = getattr(run, "dispute_reference", None)
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Data quality: {escape(run.run_id)}</title>'
-        f"<style>{_STYLE}</style></head><body><h1>Data quality report: settlement run {escape(run.run_id)}</h1>"
+        f"<style>{_STYLE}</style></head><body><header><h1>Data quality report: settlement run {escape(run.run_id)}</h1>"
         f"<p>Run type {escape(run.run_type)}, settlement date {run.settlement_date}, version {run.version}"
         + (f", settling dispute {escape(dispute)}" if dispute else "")
         + (f"; data cut-off {cut_off:%Y-%m-%d %H:%M:%S} UTC (the landing files ingested by then)" if cut_off else "")
-        + f"; report generated {generated}.</p>{synthetic}{status}{''.join(sections)}<script>{_SCRIPT}</script></body></html>\n"
+        + f"; report generated {generated}.</p>{synthetic}{status}{_rule_counts(gate_result)}{adds_up}"
+        + _provenance(standing)
+        + f"</header>{''.join(sections)}<script>{_SCRIPT}</script></body></html>\n"
     )
 
 
 def write_report(run, lake: Lake, gate_result: GateResult | None, directory: Path,
                  stopped_by: list[str] | None = None) -> Path:
+    """The report in directory, with the run's Data Docs pages copied beside it (directory/data_docs/)."""
     directory.mkdir(parents=True, exist_ok=True)
+    links = copy_pages(lake.data_dir, gate_result.rules if gate_result else [], directory, run.run_id, REPORT_NAME)
     path = directory / REPORT_NAME
-    path.write_text(render_report(run, lake, gate_result, stopped_by))
+    path.write_text(render_report(run, lake, gate_result, stopped_by, links))
     return path

@@ -24,8 +24,9 @@ import duckdb
 import yaml
 
 from pipelines import catalogue
-from pipelines.core.errors import MhhsError
+from pipelines.core.errors import MhhsError, RunStopped
 from pipelines.core.paths import DBT_PROJECT
+from pipelines.core.progress import QUIET, Progress
 from pipelines.core.resources import memory_limit
 from pipelines.reference.lake import Lake
 from pipelines.settle.run import STANDING_TABLES, SettlementRun, run_gsp_groups
@@ -37,7 +38,7 @@ _SHOWN_ROWS = 5
 
 
 
-class PartitionStopped(MhhsError):
+class PartitionStopped(RunStopped):
     """A partition's stopping checks failed; its result.json says which, finish_run reports them."""
 
 
@@ -105,23 +106,44 @@ def _keep_parse(saved: Path, target: Path) -> None:
             older.unlink(missing_ok=True)  # the parse of an earlier version of the project
 
 
-def _run_dbt(run: SettlementRun, folder: Path, database: Path) -> subprocess.CompletedProcess:
+# A line of dbt's output saying a node finished ("14 of 36 OK created sql table model main.x .... [OK in 2.1s]"),
+# without its colour codes and time: a progress line for each, but for views, which take no time.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_NODE_DONE = re.compile(r"\b(\d+) of (\d+) (?!START\b)(.+?) \.{2,} \[(.+)\]\s*$")
+
+
+def _report_dbt_line(line: str, progress: Progress) -> None:
+    done = _NODE_DONE.search(_ANSI.sub("", line))
+    if done and " view model " not in done.group(3):
+        node = done.group(3).split()[-1].removeprefix("main.")
+        progress.step(f"dbt build {done.group(1)}/{done.group(2)}: {node} ({done.group(4)})")
+
+
+def _run_dbt(run: SettlementRun, folder: Path, database: Path,
+             progress: Progress = QUIET) -> subprocess.CompletedProcess:
     """`dbt build` of the partition, run in its folder: the profile names the DuckDB file by its name in the
     folder, so the profile, like the vars (the lake only), is the same for every partition and the saved parse
-    holds for all of them."""
+    holds for all of them. Its output is read as it comes, for a progress line per node built or tested."""
     env = {**os.environ, "MHHS_WAREHOUSE": database.name, "MHHS_MEMORY_LIMIT": memory_limit(),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     saved, target = _saved_parse(run), folder / "target"
     _reuse_parse(saved, target)
-    completed = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--select", *DBT_SELECTION, "--exclude", "test_type:unit",
-         "--vars", json.dumps({"lake_dir": str(Lake(run.data_dir).root)}),
-         "--profiles-dir", str(DBT_PROJECT), "--project-dir", str(DBT_PROJECT),
-         "--target-path", str(target), "--log-path", str(folder / "logs")],
-        cwd=folder, env=env, capture_output=True, text=True,
-    )
+    command = [str(Path(sys.executable).parent / "dbt"), "build", "--select", *DBT_SELECTION,
+               "--exclude", "test_type:unit", "--vars", json.dumps({"lake_dir": str(Lake(run.data_dir).root)}),
+               "--profiles-dir", str(DBT_PROJECT), "--project-dir", str(DBT_PROJECT),
+               "--target-path", str(target), "--log-path", str(folder / "logs")]
+    output = []
+    with subprocess.Popen(command, cwd=folder, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as dbt:
+        try:
+            for line in dbt.stdout:
+                output.append(line)
+                _report_dbt_line(line, progress)
+        except BaseException:
+            dbt.kill()  # as subprocess.run does: no dbt left building after its caller gave up
+            raise
     _keep_parse(saved, target)
-    return completed
+    return subprocess.CompletedProcess(command, dbt.returncode, "".join(output), "")
 
 
 def _dbt_errors(output: str) -> list[str]:
@@ -161,7 +183,7 @@ def _failures(folder: Path, database: Path, output: str) -> list[str]:
     return problems or _dbt_errors(output) or ["dbt failed; see " + str(folder / "dbt_output.txt")]
 
 
-def settle_partition(run: SettlementRun, gsp_group_ids: list[str] | None = None) -> Path:
+def settle_partition(run: SettlementRun, gsp_group_ids: list[str] | None = None, progress: Progress = QUIET) -> Path:
     """Settle the run's GSP Groups `gsp_group_ids` (None: every group) into the partition's own DuckDB file.
 
     Safe to repeat: a partition starts again from nothing. Raises PartitionStopped naming what is missing
@@ -189,7 +211,8 @@ def settle_partition(run: SettlementRun, gsp_group_ids: list[str] | None = None)
         write_run_inputs(con, run_parameters(run, gsp_group_ids, checks_unregistered),
                          str(run.run_dir / "basis" / "landing_files.parquet"))
     started = time.perf_counter()
-    completed = _run_dbt(run, folder, database)
+    progress.step(f"dbt build: partition {name} ({len(gsp_group_ids or groups)} GSP Groups)")
+    completed = _run_dbt(run, folder, database, progress)
     output = completed.stdout + completed.stderr
     (folder / "dbt_output.txt").write_text(output)
     problems = _failures(folder, database, output) if completed.returncode != 0 else []

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.core.atomic import replace_directory
+from pipelines.core.atomic import group_readable, open_to_group, replace_directory, set_published_modes
 from pipelines.core.resources import duckdb_config
 from pipelines.settle.run import SETTLEMENT_RUNS_SCHEMA, STANDING_TABLES, SettlementRun
 
@@ -88,7 +88,10 @@ def stage(run: SettlementRun, con: duckdb.DuckDBPyConnection, succeeded_at: date
 def publish(run: SettlementRun) -> None:
     """published/ (staged/ renamed whole, so views over runs/*/published/ never read a half-written file)
     is the run's record of what it published; OUT/<run_type>/<date>/ is swapped whole, so a reader sees
-    the previous outputs or the new ones."""
+    the previous outputs or the new ones. OUT/<run_type>/<date>/ (outputs and data-quality report) is owner-only,
+    or readable by the group with MHHS_GROUP_READABLE=1, its modes set before it appears (pipelines.core.atomic);
+    published/ stays with the run's own files, owner-only."""
+    group = group_readable()  # a wrong setting stops here, before anything moved
     published = (run.run_dir / "staged").rename(run.run_dir / "published")
     # its views read staged/, which is gone; the gate's results stay in the Data Docs and the report
     (run.run_dir / "gate.duckdb").unlink(missing_ok=True)
@@ -96,4 +99,7 @@ def publish(run: SettlementRun) -> None:
     incoming = target.with_name(f".{target.name}.incoming")
     shutil.rmtree(incoming, ignore_errors=True)
     shutil.copytree(published, incoming, ignore=shutil.ignore_patterns("quarantine.parquet"))
+    set_published_modes(incoming, group)
+    if group:
+        open_to_group(target.parent, run.out_dir, run.data_dir)
     replace_directory(incoming, target)

@@ -23,6 +23,27 @@ by (seed, stream, day, chunk); nothing depends on the wall clock or on dict / se
 arguments give byte-identical files. True consumption and fault injection use separate streams, so the
 fault rates never change the true values (and GSP Group Take) of a seed.
 
+Every size settles (CONTRACT.md: any ``--mpans`` from 1 upward). GSP Group Correction (DOMAIN.md section 6)
+shares GSPGT - U in proportion to W, the volume of the CCCs with a scaling weight; where W = 0 the settlement
+accepts only GSPGT = U (within 0.0005 kWh) and otherwise stops. With few MPANs a GSP Group and period can have
+no weighted value: no MPAN in the group, only export or advanced actual import (weight 0), or street lighting
+by day. So:
+
+* where no true value of a GSP Group and period is weighted, its take is the exact true total rounded to 3
+  decimals, without the metering error. The exact total (3-decimal kWh x 4-decimal LLF) is kept off a half
+  unit of the third decimal, the one total no 3-decimal take is within 0.0005 kWh of: where it would fall
+  there (not rare: an LLF such as 1.05 puts one total in 20 there), one value of the group and period with
+  an LLF other than 1 is lowered by 0.001 kWh before anything is written. The change depends on the seed and
+  the true values only, so the take still does not depend on the fault rates;
+* faults must not change U or W there: a fault that makes the settlement refuse, replace or estimate a value
+  would. So, per chunk, a GSP Group and period in which no weighted value survives the drawn faults untouched
+  is *protected*: none of its rows carries a fault and none of its MPANs loses the day (``missing_mpan_days``).
+  Then either a weighted value reaches the settlement as sent (W > 0 whatever it estimates, since weights and
+  import values are never negative), or every value of the group and period is sent as it is (U is the true
+  total and W = 0, as the take assumes). The draws are unchanged, so large populations, where nothing needs
+  protecting, give the same files as before; the manifest's ``eligible`` counts leave protected rows and
+  MPAN-days out.
+
 Time: settlement periods are always the UTC instants of ``pipelines.core.periods.utc_period_starts``; behaviour
 shapes (domestic, non-domestic) are evaluated at the Europe/London clock time of each instant (so the
 50-period day repeats the 01:00 hour), sun-driven shapes (solar export, street lighting) at solar time.
@@ -30,6 +51,7 @@ shapes (domestic, non-domestic) are evaluated at the Europe/London clock time of
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import queue
@@ -44,15 +66,17 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from pipelines.catalogue import arrow_type_of, dataset_columns, load as load_catalogue
+from pipelines.catalogue import arrow_type_of, dataset, dataset_columns, load as load_catalogue
 from pipelines.core.errors import MhhsError
 from pipelines.core.mpan import mpan_cores
 from pipelines.core.periods import LONDON, utc_period_starts
 from pipelines.reference.standing_data import (
+    DEFAULTS_DIR,
     default_distributors,
     default_gsp_groups,
-    default_llf,
     default_llfcs,
+    expand_llf,
+    read_standing_file,
     write_standing_data,
 )
 from pipelines.reference.standing_data.calendar import SettlementCalendar
@@ -235,6 +259,8 @@ class _Context:
     llfc_ids: list[str]
     llfc_choice: dict[tuple[int, bool, bool], np.ndarray]  # (segment, domestic, export) -> candidate indices
     llf: np.ndarray  # [day, distributor, llfc, period-1]
+    llf_units: np.ndarray  # the same in exact units of 0.0001 (int64; the factors have 4 decimals)
+    weights: np.ndarray  # [segment, export, estimated, component C / L]: the CCC scaling weight written to ccc.csv
     mpan_offset: int
     bm_units: pa.Array  # "2__<group letter><supplier>001" per group x supplier
 
@@ -243,10 +269,29 @@ class _Context:
         return (self.start - EPOCH).days
 
 
+@dataclass(frozen=True)
+class _Bundled:
+    """The bundled standing data the generator builds on (read and validated once per process)."""
+
+    gsp_groups: pa.Table
+    distributors: pa.Table
+    llfcs: pa.Table
+    ccc: pa.Table  # the CCCs and scaling weights write_standing_data writes to ccc.csv
+    calendar: SettlementCalendar
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled() -> _Bundled:
+    return _Bundled(gsp_groups=default_gsp_groups(), distributors=default_distributors(), llfcs=default_llfcs(),
+                    ccc=read_standing_file(DEFAULTS_DIR / dataset("ccc").file, "ccc"),
+                    calendar=SettlementCalendar.from_standing_data())
+
+
 def _context(seed: int, start: date, days: int, file_format: str, rates: dict[str, float]) -> _Context:
-    groups = default_gsp_groups()
+    bundled = _bundled()
+    groups = bundled.gsp_groups
     group_ids = [str(g) for g in groups.column("gsp_group_id").to_pylist()]
-    distributors = default_distributors()
+    distributors = bundled.distributors
     distributor_ids = [str(d) for d in distributors.column("distributor_id").to_pylist()]
     d_index = {d: i for i, d in enumerate(distributor_ids)}
     host = np.array([d_index[str(d)] for d in groups.column("distributor_id").to_pylist()], dtype=np.int16)
@@ -255,7 +300,7 @@ def _context(seed: int, start: date, days: int, file_format: str, rates: dict[st
     mean_weight = float(np.mean(list(GSP_GROUP_WEIGHTS.values())))
     weights = np.array([GSP_GROUP_WEIGHTS.get(g, mean_weight) for g in group_ids])
 
-    llfcs = default_llfcs()
+    llfcs = bundled.llfcs
     llfc_ids = [str(v) for v in llfcs.column("llfc_id").to_pylist()]
     segs = llfcs.column("market_segment").to_pylist()
     doms = [v == "Y" for v in llfcs.column("domestic_premises").to_pylist()]
@@ -272,7 +317,7 @@ def _context(seed: int, start: date, days: int, file_format: str, rates: dict[st
                     choice[(seg_code, domestic, export)] = np.array(candidates, dtype=np.int16)
 
     dates = [start + timedelta(days=i) for i in range(days)]
-    llf_table = default_llf(dates)
+    llf_table = expand_llf(distributors, llfcs, dates)  # = default_llf(dates), as write_standing_data writes
     llf = np.full((days, len(distributor_ids), len(llfc_ids), 50), np.nan)
     l_index = {l: i for i, l in enumerate(llfc_ids)}
     gi = np.array([d_index.get(d, -1) for d in llf_table.column("distributor_id").to_pylist()])
@@ -286,6 +331,12 @@ def _context(seed: int, start: date, days: int, file_format: str, rates: dict[st
     bm_units = pa.array(
         [f"2__{g.lstrip('_')}{s}001" for g in group_ids for s in SUPPLIERS], type=pa.string()
     )
+    ccc = bundled.ccc.to_pylist()
+    ccc_weights = np.zeros((len(SEGMENTS), 2, 2, 2))
+    for row in ccc:
+        if row["market_segment"] in SEGMENTS and row["measurement_quantity"] in ("AI", "AE"):
+            ccc_weights[SEGMENTS.index(row["market_segment"]), int(row["measurement_quantity"] == "AE"),
+                    int(row["actual_estimated"] == "E"), int(row["component"] == "L")] = float(row["scaling_weight"])
     offset = int(_rng(seed, _S_MPAN_OFFSET).integers(0, 10**10))
     return _Context(
         seed=seed,
@@ -301,6 +352,8 @@ def _context(seed: int, start: date, days: int, file_format: str, rates: dict[st
         llfc_ids=llfc_ids,
         llfc_choice=choice,
         llf=llf,
+        llf_units=np.rint(np.nan_to_num(llf) * 10_000).astype(np.int64),
+        weights=ccc_weights,
         mpan_offset=offset,
         bm_units=bm_units,
     )
@@ -841,6 +894,23 @@ def _malformed_table(ctx: _Context, day: _Day, core_text, mpan, mq, period, mill
 
 
 @dataclass
+class _Take:
+    """What the GSP Group Take is made from, per [day,] GSP Group and period (up to 50)."""
+
+    total: np.ndarray  # true signed loss-adjusted total, kWh (float64)
+    exact: np.ndarray  # the same exactly, in units of 0.0000001 kWh (int64): 3-decimal kWh x 4-decimal LLF
+    weighted: np.ndarray  # how many values are weighted (int64): 0 = W is 0 in settlement
+
+    @classmethod
+    def zeros(cls, days: int, groups: int) -> "_Take":
+        shape = (days, groups, 50)
+        return cls(np.zeros(shape), np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64))
+
+    def day(self, offset: int) -> "_Take":
+        return _Take(self.total[offset], self.exact[offset], self.weighted[offset])
+
+
+@dataclass
 class _ChunkDay:
     """What one chunk contributes to one settlement date."""
 
@@ -852,8 +922,73 @@ class _ChunkDay:
     malformed: dict[str, int]
 
 
+def _group_sums(ctx: _Context, group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per GSP Group sums of per-MPAN rows (``values``: [MPAN, period]) as [group, period] float64."""
+    onehot = np.zeros((len(ctx.group_ids), len(group)))
+    onehot[group, np.arange(len(group))] = 1.0
+    return onehot @ values.astype(np.float64)
+
+
+def _exposed(ctx: _Context, pop: _Population, kept_weighted: np.ndarray) -> np.ndarray:
+    """[group, period] True where no MPAN of the chunk has a weighted value that reaches settlement as sent."""
+    return _group_sums(ctx, pop.group, kept_weighted) == 0
+
+
+def _take_of_chunk(ctx: _Context, day: _Day, pop: _Population, milli: np.ndarray, quality: np.ndarray,
+                   active: np.ndarray, take: _Take) -> np.ndarray:
+    """Add the chunk's true values to the take; returns [MPAN, period] True where a value is weighted.
+
+    A value is weighted when it is not zero and its CCCs' scaling weights give it a part in W (DOMAIN.md
+    section 6): C x w_C + L x w_L with C = V, L = V x (LLF - 1). Where a GSP Group and period has no weighted
+    value (yet), the exact total is kept off a half unit of the take's last decimal: one value of the chunk
+    with an LLF other than 1 is lowered by 0.001 kWh, so the take rounded to 3 decimals is within 0.0005 kWh of
+    U, the correction the settlement needs when W = 0. ``milli`` is changed in place then.
+    """
+    periods = day.periods
+    weighted = np.zeros((pop.size, periods), dtype=bool)
+    idx = np.flatnonzero(active)
+    # one code per GSP Group, distributor and LLFC: the take is the group's, the factor the distributor's
+    n_llfcs, n_distributors = len(ctx.llfc_ids), len(ctx.distributor_numbers)
+    code = (pop.group[idx].astype(np.int64) * n_distributors + pop.distributor[idx]) * n_llfcs + pop.llfc[idx]
+    order = np.argsort(code, kind="stable")
+    code, idx = code[order], idx[order]
+    if not len(idx):
+        return weighted
+    starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    groups = code[starts] // (n_distributors * n_llfcs)
+    distributors, llfcs = (code[starts] // n_llfcs) % n_distributors, code[starts] % n_llfcs
+    factors = ctx.llf[day.offset, distributors, llfcs, :periods]
+    if np.isnan(factors).any():
+        raise MhhsError(f"the standing data has no line loss factor for some LLFC on {day.settlement_date}")
+    units = np.repeat(ctx.llf_units[day.offset, distributors, llfcs, :periods], np.diff(np.r_[starts, len(idx)]),
+                      axis=0)  # [row, period] the row's LLF in units of 0.0001
+    group = pop.group[idx]
+    sign = np.where(pop.export[idx], -1, 1).astype(np.int64)
+
+    w = ctx.weights[pop.segment[idx], pop.export[idx].astype(np.int64)]  # [row, actual / estimated, C / L]
+    estimated = quality[idx]
+    w_c = np.where(estimated, w[:, 1, 0][:, None], w[:, 0, 0][:, None])
+    w_l = np.where(estimated, w[:, 1, 1][:, None], w[:, 0, 1][:, None])
+    weighted[idx] = (milli[idx] != 0) & (w_c + (units / 10_000 - 1) * w_l != 0)
+    np.add.at(take.weighted[:, :periods], groups, np.add.reduceat(weighted[idx].astype(np.int64), starts, axis=0))
+
+    signed = sign[:, None] * milli[idx]
+    sums = np.add.reduceat(signed, starts, axis=0)  # [code, period] milli-kWh
+    exact = np.zeros((len(ctx.group_ids), periods), dtype=np.int64)  # units of 0.0000001 kWh
+    np.add.at(exact, groups, sums * ctx.llf_units[day.offset, distributors, llfcs, :periods])
+    half = (take.weighted[:, :periods] == 0) & ((take.exact[:, :periods] + exact) % 10_000 == 5_000)
+    for g, p in zip(*np.nonzero(half)):
+        row = np.flatnonzero((group == g) & (milli[idx, p] > 0) & (units[:, p] % 10_000 != 0))[0]
+        milli[idx[row], p] -= 1
+        exact[g, p] -= sign[row] * units[row, p]
+        sums[np.searchsorted(starts, row, side="right") - 1, p] -= sign[row]
+    take.exact[:, :periods] += exact
+    np.add.at(take.total[:, :periods], groups, sums * factors / 1000)
+    return weighted
+
+
 def _chunk_day(ctx: _Context, day: _Day, chunk: int, pop: _Population, unreg: _Unregistered,
-               take: np.ndarray) -> _ChunkDay:
+               take: _Take) -> _ChunkDay:
     n, periods, rates = pop.size, day.periods, ctx.rates
     milli = _true_milli(day, pop.ac_kwh, pop.shape, pop.group, pop.cap_milli,
                         _rng(ctx.seed, _S_CONSUMPTION, day.offset, chunk))
@@ -864,37 +999,31 @@ def _chunk_day(ctx: _Context, day: _Day, chunk: int, pop: _Population, unreg: _U
     data_service = pop.data_service_on(day.day_number)
 
     # GSP Group Take: the TRUE signed, loss-adjusted total of registered energised MPANs (before faults).
-    idx = np.flatnonzero(active)
-    # one code per GSP Group, distributor and LLFC: the take is the group's, the factor the distributor's
-    n_llfcs, n_distributors = len(ctx.llfc_ids), len(ctx.distributor_numbers)
-    code = (pop.group[idx].astype(np.int64) * n_distributors + pop.distributor[idx]) * n_llfcs + pop.llfc[idx]
-    order = np.argsort(code, kind="stable")
-    code, idx = code[order], idx[order]
-    if len(idx):
-        starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
-        signed = np.where(pop.export[idx], -1, 1)[:, None] * milli[idx]
-        sums = np.add.reduceat(signed, starts, axis=0)  # [code, period] milli-kWh
-        groups = code[starts] // (n_distributors * n_llfcs)
-        distributors, llfcs = (code[starts] // n_llfcs) % n_distributors, code[starts] % n_llfcs
-        factors = ctx.llf[day.offset, distributors, llfcs, :periods]
-        if np.isnan(factors).any():
-            raise MhhsError(f"the standing data has no line loss factor for some LLFC on {day.settlement_date}")
-        np.add.at(take[:, :periods], groups, sums * factors / 1000)
+    weighted = _take_of_chunk(ctx, day, pop, milli, quality, active, take)
 
     # Faults: whole MPAN-days, then at most one fault per remaining row.
     frng = _rng(ctx.seed, _S_FAULTS, day.offset, chunk)
     missing_day = active & (frng.random(n) < rates["missing_mpan_days"])
-    present = np.flatnonzero(active & ~missing_day)
-    u = frng.random((n, periods), dtype=np.float32)[present].ravel()
     edges = np.cumsum([rates[name] for name in ROW_FAULTS])
-    fault = np.searchsorted(edges, u, side="right").astype(np.int8)  # len(ROW_FAULTS) = clean
-    clean = len(ROW_FAULTS)
+    fault_all = np.searchsorted(edges, frng.random((n, periods), dtype=np.float32), side="right").astype(np.int8)
+    clean = len(ROW_FAULTS)  # fault code of a row without a fault
     f = {name: i for i, name in enumerate(ROW_FAULTS)}
-    rows = len(u)
+    absurd_eligible_mpan = pop.domestic & ~pop.export
+    fault_all[(fault_all == f["absurd_values"]) & ~absurd_eligible_mpan[:, None]] = clean
+    # A GSP Group and period in which no weighted value survives faults untouched could reach settlement with
+    # W = 0 (or with U other than the take): no fault reaches its MPANs there (module docstring).
+    exposed = _exposed(ctx, pop, weighted & (active & ~missing_day)[:, None] & (fault_all == clean))
+    protected_rows = active[:, None] & exposed[pop.group, :periods]
+    protected_days = active & protected_rows.any(axis=1)
+    fault_all[protected_rows] = clean
+    missing_day &= ~protected_days
+    present = np.flatnonzero(active & ~missing_day)
+    fault = fault_all[present].ravel()
+    protected = protected_rows[present].ravel()
+    rows = len(fault)
     mpan = np.repeat(present.astype(np.int32), periods)
     period = np.tile(np.arange(periods, dtype=np.int32), len(present))
-    absurd_eligible = pop.domestic[mpan] & ~pop.export[mpan]
-    fault[(fault == f["absurd_values"]) & ~absurd_eligible] = clean
+    absurd_eligible = absurd_eligible_mpan[mpan] & ~protected
     milli_rows = milli[present].ravel()
     quality_rows = quality[present].ravel().astype(np.int8)
     ds_rows = data_service[mpan]
@@ -967,9 +1096,9 @@ def _chunk_day(ctx: _Context, day: _Day, chunk: int, pop: _Population, unreg: _U
     counts = {name: int(np.sum(fault == i)) for i, name in enumerate(ROW_FAULTS)}
     counts["missing_mpan_days"] = int(missing_day.sum())
     affected_rows = {"missing_mpan_days": int(missing_day.sum()) * periods, "unregistered_mpans": unreg_rows}
-    eligible = {name: rows for name in ROW_FAULTS}
+    eligible = {name: rows - int(protected.sum()) for name in ROW_FAULTS}
     eligible["absurd_values"] = int(absurd_eligible.sum())
-    eligible["missing_mpan_days"] = int(active.sum())
+    eligible["missing_mpan_days"] = int(active.sum() - protected_days.sum())
     return _ChunkDay(tables=tables, restated=restated_table, counts=counts, rows=affected_rows, eligible=eligible,
                      malformed=malformed_counts)
 
@@ -1173,7 +1302,7 @@ def _write_consumption(ctx: _Context, out_dir: Path, mpans: int, writer: _Writer
     The population of a chunk is regenerated (deterministically) for every day rather than kept, so
     memory does not grow with the number of MPANs.
     """
-    calendar = SettlementCalendar.from_standing_data()
+    calendar = _bundled().calendar
     extension = "parquet" if ctx.file_format == "parquet" else "csv"
     files: dict[str, int] = {}
     injected = dict.fromkeys(FAULT_NAMES, 0)
@@ -1181,7 +1310,7 @@ def _write_consumption(ctx: _Context, out_dir: Path, mpans: int, writer: _Writer
     eligible = dict.fromkeys(FAULT_NAMES, 0)
     eligible["unregistered_mpans"] = mpans
     malformed_kinds = dict.fromkeys(MALFORMED_KINDS[ctx.file_format], 0)
-    take = np.zeros((ctx.days, len(ctx.group_ids), 50))
+    take = _Take.zeros(ctx.days, len(ctx.group_ids))
     restated_rows = 0
     for offset in range(ctx.days):
         day = _day(ctx, offset, calendar)
@@ -1194,7 +1323,7 @@ def _write_consumption(ctx: _Context, out_dir: Path, mpans: int, writer: _Writer
             pop, unreg = _population(ctx, chunk, first, n), _unregistered(ctx, chunk, n, mpans)
             if offset == 0:
                 injected["unregistered_mpans"] += unreg.size
-            part = _chunk_day(ctx, day, chunk, pop, unreg, take[offset])
+            part = _chunk_day(ctx, day, chunk, pop, unreg, take.day(offset))
             for table in part.tables:
                 writer.write(main, table)
             if part.restated is not None and part.restated.num_rows:
@@ -1224,13 +1353,20 @@ def _write_consumption(ctx: _Context, out_dir: Path, mpans: int, writer: _Writer
             "restated_rows": restated_rows}
 
 
-def _gsp_group_take(ctx: _Context, dates: list[date], take: np.ndarray) -> pa.Table:
-    """GSP Group Take = true loss-adjusted total x (1 + metering error), deterministic from the seed."""
-    error = _rng(ctx.seed, _S_GSPGT).normal(0.0, GSPGT_ERROR_SD, size=take.shape)
+def _gsp_group_take(ctx: _Context, dates: list[date], take: _Take) -> pa.Table:
+    """GSP Group Take = true loss-adjusted total x (1 + metering error), deterministic from the seed.
+
+    Where no value of a GSP Group and period is weighted (W = 0, nothing can be corrected: a group without
+    MPANs, or with only export or only advanced actual import, or street lighting by day), the take is the
+    exact total rounded to 3 decimals: the metering error is left out, as the settlement requires.
+    """
+    error = _rng(ctx.seed, _S_GSPGT).normal(0.0, GSPGT_ERROR_SD, size=take.total.shape)
     groups, settlement_dates, periods_col, milli = [], [], [], []
     for offset, settlement_date in enumerate(dates):
         periods = len(utc_period_starts(settlement_date))
-        values = np.rint(take[offset, :, :periods] * (1 + error[offset, :, :periods]) * 1000).astype(np.int64)
+        metered = np.rint(take.total[offset, :, :periods] * (1 + error[offset, :, :periods]) * 1000).astype(np.int64)
+        exact = (take.exact[offset, :, :periods] + 5_000) // 10_000  # never a half unit (_take_of_chunk)
+        values = np.where(take.weighted[offset, :, :periods] > 0, metered, exact)
         for g, group in enumerate(ctx.group_ids):
             groups.extend([group] * periods)
             settlement_dates.extend([settlement_date] * periods)

@@ -4,6 +4,7 @@ Every file is read as text, cast to the catalogue's types and validated with the
 schema; a bad file stops with a message that names the file, the rows and the rules broken.
 """
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import pyarrow as pa_arrow
 
 from pipelines import catalogue
 from pipelines.catalogue.pandera_schemas import pandera_schema
-from pipelines.core.errors import MhhsError
+from pipelines.core.errors import BadInputData, MhhsError
 from pipelines.core.periods import LONDON, utc_period_starts
 
 DEFAULTS_DIR = Path(__file__).with_name("defaults")
@@ -43,17 +44,17 @@ def read_standing_file(path: Path, dataset_name: str) -> pa_arrow.Table:
     try:
         raw = con.read_csv(str(path), header=True, all_varchar=True)
     except (duckdb.Error, UnicodeDecodeError) as error:
-        raise MhhsError(f"cannot read {where} as CSV: {str(error).splitlines()[0]}") from None
+        raise BadInputData(f"cannot read {where} as CSV: {str(error).splitlines()[0]}") from None
     missing = [name for name in dataset.column_names if name not in raw.columns]
     if dataset_name == "llf" and "distributor_id" in missing and "gsp_group_id" in raw.columns:
-        raise MhhsError(
+        raise BadInputData(
             f"{where} is in the v1 format, keyed by gsp_group_id. Since contract v2 line loss factors are keyed "
             "by distributor_id (the first two digits of the MPAN core), because each distributor, a GSP Group's "
             "DNO or an IDNO inside it, defines its own LLFCs: replace the gsp_group_id column with distributor_id, "
             "one row per distributor, LLFC, date and period (CHANGELOG.md, 0.8.0, migration)"
         )
     if missing:
-        raise MhhsError(f"{where} lacks required columns {', '.join(missing)} (expected {', '.join(dataset.column_names)})")
+        raise BadInputData(f"{where} lacks required columns {', '.join(missing)} (expected {', '.join(dataset.column_names)})")
     casts = ", ".join(
         f'TRY_CAST(NULLIF(TRIM("{c.name}"), \'\') AS {_SQL_TYPES[c.type]}) AS "{c.name}"' for c in dataset.columns
     )
@@ -64,7 +65,7 @@ def read_standing_file(path: Path, dataset_name: str) -> pa_arrow.Table:
     numbered = con.sql("SELECT *, row_number() OVER () AS __row FROM raw")
     bad = numbered.filter(uncastable).limit(_SHOWN_PROBLEMS).fetchall()
     if bad:
-        raise MhhsError(f"{where}: values that are not of the catalogue's type in data rows {[row[-1] for row in bad]}")
+        raise BadInputData(f"{where}: values that are not of the catalogue's type in data rows {[row[-1] for row in bad]}")
     typed = con.sql(f"SELECT {casts} FROM numbered ORDER BY __row").df()
     try:
         validated = pandera_schema(dataset_name).validate(typed, lazy=True)
@@ -75,10 +76,13 @@ def read_standing_file(path: Path, dataset_name: str) -> pa_arrow.Table:
             + (f" (data row {int(row.index) + 1})" if row.index == row.index and row.index is not None else "")
             for row in cases.itertuples()
         )
-        raise MhhsError(f"{where} breaks the data catalogue's rules: {problems}") from None
+        raise BadInputData(f"{where} breaks the data catalogue's rules: {problems}") from None
     return pa_arrow.Table.from_pandas(validated[dataset.column_names], preserve_index=False).replace_schema_metadata(None)
 
 
+# The bundled defaults never change while a process runs, and validating them is most of the generator's time
+# at small sizes (it reads each several times per day it writes): read and validate each once per process.
+@functools.lru_cache(maxsize=None)
 def _default(dataset_name: str) -> pa_arrow.Table:
     return read_standing_file(DEFAULTS_DIR / catalogue.dataset(dataset_name).file, dataset_name)
 
@@ -193,7 +197,7 @@ def load_standing_data(directory: Path | None = None) -> StandingData:
         raise MhhsError(f"standing data directory {directory} does not exist")
     if directory is not None and (missing := missing_required_files(directory)):
         required = ", ".join(catalogue.dataset(name).file for name in REQUIRED_DATASETS)
-        raise MhhsError(
+        raise BadInputData(
             f"standing data directory {directory} lacks {', '.join(missing)}: with --standing-data, {required} are "
             "required (a run never settles on synthetic line loss factors, GSP Group Take or CCCs it was not given); "
             f"nothing was settled. Put {' and '.join(missing)} in {directory}")
