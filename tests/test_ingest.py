@@ -39,6 +39,7 @@ from pipelines import cli
 from pipelines import ingest as ingest_module
 from pipelines.ingest import passes as ingest_passes
 from pipelines.catalogue.sql_rules import rules_for
+from pipelines.core.errors import ExitCode
 from pipelines.core.mpan import is_valid_mpan_core, mpan_cores
 from pipelines.core.periods import utc_period_starts
 from pipelines.outputs.warehouse import refresh_views
@@ -922,7 +923,7 @@ def test_a_memory_limit_too_small_to_work_in_says_so(tmp_path, capsys, monkeypat
     capsys.readouterr()
     code = cli.main(["--data-dir", str(tmp_path / "data"), "ingest", str(landing)])
     err = capsys.readouterr().err
-    assert code == 3 and "Traceback" not in err
+    assert code == ExitCode.OUT_OF_MEMORY and "Traceback" not in err
     assert "ran out of memory within MHHS_MEMORY_LIMIT=1MB" in err and "Raise MHHS_MEMORY_LIMIT" in err
     assert not Lake(tmp_path / "data").has_files("ingestion_log")
 
