@@ -35,8 +35,8 @@ SOURCES = {
                     "https://iwar.org.uk/2019/05/21/ncsc-secure-design-principles-guides-for-the-design-of-cyber-secure-systems/"),
     "ncsc_cloud": ("NCSC Cloud Security Principles (as quoted)",
                    "https://www.comparethecloud.net/articles/ncsc-cloud-principles-uk-2025"),
-    "ncsc_cloud_list": ("NCSC's 14 Cloud Security Principles (the list)",
-                        "https://almosthomebiz.com/2024/10/21/how-to-meet-the-ncscs-14-cloud-security-principles"),
+    "ncsc_cloud_list": ("NCSC: the cloud security principles (the list of 14)",
+                        "https://www.ncsc.gov.uk/collection/cloud/the-cloud-security-principles"),
 }
 
 _T = "tests/test_"
