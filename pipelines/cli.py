@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pipelines
 from pipelines.core import validation
 from pipelines.core.atomic import group_readable
 from pipelines.core.errors import BadInputData, ExitCode, MhhsError
@@ -55,12 +56,6 @@ def _fault_rate(text: str) -> tuple[str, float]:
     return name, value
 
 
-def version() -> str:
-    import pipelines
-
-    return pipelines.__version__
-
-
 DATA_DIR_HELP = "holds the Parquet lake, the DuckDB warehouse and published outputs (env MHHS_DATA_DIR, default ./data)"
 
 
@@ -71,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      epilog="Exit codes, progress and output: docs/cli.md")
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MHHS_DATA_DIR", "data")), metavar="DIR",
                         help=DATA_DIR_HELP)
-    parser.add_argument("--version", action="version", version=f"mhhs {version()}")
+    parser.add_argument("--version", action="version", version=f"mhhs {pipelines.__version__}")
     data_dir = argparse.ArgumentParser(add_help=False)
     data_dir.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=DATA_DIR_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

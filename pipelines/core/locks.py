@@ -30,51 +30,46 @@ def _lock_file(data_dir: Path, name: str):
 
 
 @contextmanager
-def _locked(data_dir: Path, name: str, mode: int, wait: bool, holder: str = ""):
+def _locked(data_dir: Path, name: str, mode: int, wait: bool | float, holder: str = "", refusal: str = "{held}"):
+    """The lock `name` in `mode` (fcntl.LOCK_EX or LOCK_SH). `wait`: True waits as long as it takes, False
+    refuses at once, a number of seconds tries that long. A refusal is LockHeld(`refusal` with `{held}` replaced
+    by what the lock file says of its holder); `holder`, when given, is written there once the lock is taken."""
     handle = _lock_file(data_dir, name)
     try:
-        try:
-            fcntl.flock(handle, mode | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            handle.seek(0)
-            raise LockHeld(handle.read().strip() or "another process holds " + handle.name) from None
+        if wait is True:
+            fcntl.flock(handle, mode)
+        else:
+            deadline = time.monotonic() + float(wait)
+            while True:
+                try:
+                    fcntl.flock(handle, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        handle.seek(0)
+                        held = handle.read().strip() or "another process holds " + handle.name
+                        raise LockHeld(refusal.format(held=held)) from None
+                    time.sleep(0.2)
         if holder:
-            handle.truncate(0)
-            handle.write(holder)
-            handle.flush()
-        yield
-    finally:
-        handle.close()  # closing the descriptor releases the lock
-
-
-@contextmanager
-def settlement_lock(data_dir: Path, settlement_date: date, holder: str, shared: bool = False,
-                    wait_seconds: float = 0):
-    """The settlement date's lock (pipelines.settle.run decides who holds it how): exclusive for a whole `mhhs
-    settle` run and while a run of the date is claimed, shared by the Airflow tasks working on a claimed run (its
-    GSP Groups settle in parallel). A comer that cannot have it within `wait_seconds` refuses with a message
-    naming the last exclusive holder (`holder`, written into the lock file)."""
-    handle = _lock_file(data_dir, f"settle-{settlement_date.isoformat()}")
-    deadline = time.monotonic() + wait_seconds
-    try:
-        while True:
-            try:
-                fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    held = handle.read().strip() or "another process holds " + handle.name
-                    raise LockHeld(f"another settlement of {settlement_date} is in progress ({held}); nothing was "
-                                   "done: run this again when it has finished") from None
-                time.sleep(0.2)
-        if not shared:  # shared holders leave the text alone: they could overwrite each other's
             handle.truncate(0)
             handle.write(f"{holder}, since {datetime.now(timezone.utc):%H:%M:%S} UTC")
             handle.flush()
         yield
     finally:
         handle.close()  # closing the descriptor releases the lock
+
+
+def settlement_lock(data_dir: Path, settlement_date: date, holder: str, shared: bool = False,
+                    wait_seconds: float = 0):
+    """The settlement date's lock (pipelines.settle.run decides who holds it how): exclusive for a whole `mhhs
+    settle` run and while a run of the date is claimed, shared by the Airflow tasks working on a claimed run (its
+    GSP Groups settle in parallel). A comer that cannot have it within `wait_seconds` refuses with a message
+    naming the last exclusive holder (`holder`, written into the lock file; shared holders leave the text alone:
+    they could overwrite each other's)."""
+    return _locked(data_dir, f"settle-{settlement_date.isoformat()}", fcntl.LOCK_SH if shared else fcntl.LOCK_EX,
+                   wait=wait_seconds, holder="" if shared else holder,
+                   refusal=f"another settlement of {settlement_date} is in progress ({{held}}); nothing was done: "
+                           "run this again when it has finished")
 
 
 def ingestion_lock(data_dir: Path):

@@ -160,7 +160,8 @@ def _process_start(pid: int) -> int | None:
 
 def _process_alive(pid: int, start: int | None) -> bool:
     if Path("/proc/self/stat").exists():
-        return _process_start(pid) is not None and (start is None or _process_start(pid) == start)
+        now = _process_start(pid)
+        return now is not None and (start is None or now == start)
     try:  # no /proc: whether the pid is alive, without telling a reused one apart
         os.kill(pid, 0)
     except ProcessLookupError:
