@@ -112,7 +112,7 @@ def refresh_views(lake: Lake) -> None:
     """Build every view in a new warehouse file beside the old one, then rename it over the old one: a reader
     with the old file open keeps it (on Linux its open file outlives the rename), a new connection gets the new
     one, and a crash part-way leaves the old file whole (the next refresh discards the leftover)."""
-    views = {**lake_view_definitions(lake, relative=True), **settlement_view_definitions(lake)}
+    views = {**lake_view_definitions(lake), **settlement_view_definitions(lake)}
     views |= analyst_view_definitions(lake)
     incoming = lake.warehouse.with_name(f".{lake.warehouse.name}.incoming")
     with warehouse_lock(lake.data_dir):

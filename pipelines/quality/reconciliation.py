@@ -109,7 +109,8 @@ def _union(tables: list[str]) -> str:
     return " UNION ALL BY NAME ".join(f"SELECT * FROM {table}" for table in tables)
 
 
-def _run_file(run_dir: Path, name: str) -> Path | None:
+def run_file(run_dir: Path, name: str) -> Path | None:
+    """A file the run staged for publication, wherever it is now (staged/ until published, then published/)."""
     for folder in ("staged", "published"):
         if (run_dir / folder / name).exists():
             return run_dir / folder / name
@@ -121,7 +122,7 @@ def reconcile(run, lake: Lake) -> Reconciliation:
     run_dir = Path(run.run_dir)
     day = run.settlement_date.isoformat()
     # within the run's memory limit, spilling beside the run (a national day's submissions are read here)
-    con = duckdb.connect(config=duckdb_config(run_dir / "spill"))
+    con = duckdb.connect(config=duckdb_config(run_dir / "spill", file_search_path=str(lake.data_dir)))
     try:
         for name, sql in lake_view_definitions(lake).items():
             con.execute(f"CREATE VIEW {name} AS {sql}")
@@ -149,7 +150,7 @@ def reconcile(run, lake: Lake) -> Reconciliation:
             f"WHERE settlement_date = DATE '{day}' AND file_sha256 IN {run_files}").fetchall()[0])
 
         models = _attach_partitions(con, run_dir)
-        refused_file = _run_file(run_dir, "quarantine.parquet")
+        refused_file = run_file(run_dir, "quarantine.parquet")
         refused_source = None
         if refused_file is not None:
             refused_source = f"read_parquet('{refused_file}')"

@@ -37,7 +37,7 @@ from pipelines import catalogue
 from pipelines.core.paths import PROJECT_ROOT
 from pipelines.quality.data_docs import copy_pages
 from pipelines.quality.gate import GateResult
-from pipelines.quality.reconciliation import ESTIMATION_METHODS, Reconciliation, reconcile
+from pipelines.quality.reconciliation import ESTIMATION_METHODS, Reconciliation, reconcile, run_file
 from pipelines.reference.lake import Lake
 from pipelines.reference.standing_data import SYNTHETIC_WARNING
 
@@ -55,10 +55,8 @@ def _relation(con, name: str, path: Path) -> bool:
 
 
 def _run_file(run_dir: Path, name: str) -> Path:
-    for folder in ("staged", "published"):
-        if (run_dir / folder / name).exists():
-            return run_dir / folder / name
-    return run_dir / "staged" / name
+    """reconciliation.run_file, or where the run would stage it (a run that stopped before staging)."""
+    return run_file(run_dir, name) or run_dir / "staged" / name
 
 
 def _figures(run, lake: Lake) -> dict:

@@ -13,31 +13,29 @@ from pipelines.reference.ingestion_log import empty_ingestion_log
 from pipelines.reference.lake import Lake, empty_select, period_columns
 
 
-def _glob(lake: Lake, dataset: str, relative: bool) -> str:
-    """The dataset's files as a glob: relative to the data directory, or absolute."""
-    pattern = lake.glob(dataset)
-    return str(Path(pattern).relative_to(lake.data_dir)) if relative else pattern
+def _glob(lake: Lake, dataset: str) -> str:
+    """The dataset's files as a glob relative to the data directory."""
+    return str(Path(lake.glob(dataset)).relative_to(lake.data_dir))
 
 
-def _committed(lake: Lake, dataset: str, hive: bool, relative: bool) -> str:
+def _committed(lake: Lake, dataset: str, hive: bool) -> str:
     options = ", hive_partitioning = true" if hive else ""
     return (
-        f"SELECT * FROM read_parquet('{_glob(lake, dataset, relative)}'{options}) "
+        f"SELECT * FROM read_parquet('{_glob(lake, dataset)}'{options}) "
         f"WHERE file_sha256 IN (SELECT file_sha256 FROM ingestion_log)"
     )
 
 
-def lake_view_definitions(lake: Lake, relative: bool = False) -> dict[str, str]:
-    """SQL of every warehouse view over the lake (a typed empty SELECT where the lake has no file yet). relative:
-    file paths relative to the data directory (the warehouse's views), else absolute (a connection of its own,
-    such as the auditor's report's, which sets no search path)."""
+def lake_view_definitions(lake: Lake) -> dict[str, str]:
+    """SQL of every warehouse view over the lake (a typed empty SELECT where the lake has no file yet), its files
+    named relative to the data directory: a connection reading them sets file_search_path to it."""
     views = {
         "ingestion_log": (
-            f"SELECT * FROM read_parquet('{_glob(lake, 'ingestion_log', relative)}')"
+            f"SELECT * FROM read_parquet('{_glob(lake, 'ingestion_log')}')"
             if lake.has_files("ingestion_log") else empty_ingestion_log()
         ),
         "ingestion_quarantine": (
-            f"SELECT q.* FROM read_parquet('{_glob(lake, 'quarantine', relative)}', filename = true) q "
+            f"SELECT q.* FROM read_parquet('{_glob(lake, 'quarantine')}', filename = true) q "
             "WHERE regexp_extract(q.filename, '([0-9a-f]{16})\\.parquet$', 1) IN (SELECT file_id FROM ingestion_log)"
             if lake.has_files("quarantine") else empty_select("quarantine")
         ),
@@ -56,11 +54,11 @@ def lake_view_definitions(lake: Lake, relative: bool = False) -> dict[str, str]:
         "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {n}" for n, t in submission_columns.items()) + " WHERE false"
     )
     views["consumption_submissions"] = (
-        _committed(lake, "consumption", hive=True, relative=relative) if lake.has_files("consumption") else empty_consumption
+        _committed(lake, "consumption", hive=True) if lake.has_files("consumption") else empty_consumption
     )
     registration_extra = {n: items[n].duckdb_type for n in ("row_number", "file_sha256", "source_file")}
     views["registrations_history"] = (
-        f"SELECT * EXCLUDE (snapshot_date), snapshot_date FROM ({_committed(lake, 'registrations', hive=False, relative=relative)})"
+        f"SELECT * EXCLUDE (snapshot_date), snapshot_date FROM ({_committed(lake, 'registrations', hive=False)})"
         if lake.has_files("registrations") else empty_select("registrations", registration_extra)
     )
     # CONTRACT.md: for an MPAN, rows of the newest snapshot that contains it replace all older rows (the
