@@ -1,13 +1,14 @@
 """
 ### mhhs_ingest: new landing files into the Parquet lake
 
-Every 15 minutes: finds the landing files (`MHHS_LANDING_DIR/registrations/`, `.../consumption/`) whose
+Every 15 minutes: finds the landing files (`MHHS_LANDING_DIR/registrations/`, `.../registration_updates/`,
+`.../consumption/`, `.../register_reads/`: every landing folder of `pipelines.ingest.LANDING_FORMATS`) whose
 content the lake has not ingested yet, ingests each in its own mapped task (the same code and commit as
 `mhhs ingest`: a file counts only once its ingestion log entry exists, so a retried task is safe), one at a
 time through the Airflow pool `mhhs_ingest` (one slot; `airflow pools set mhhs_ingest 1 ...` creates it,
 scripts/airflow-cluster.sh does: without it the tasks are never scheduled), then
 refreshes the warehouse views once and emits the `mhhs_lake` asset with the lake partitions it changed
-(`extra.partitions`, e.g. `consumption/settlement_date=2026-10-25`).
+(`extra.partitions`, e.g. `consumption/settlement_date=2026-10-25`, `register_reads/read_end_month=2026-10`).
 
 A file refused whole or rows quarantined are data, not failures: the task log and `mhhs quarantine` say
 why. Folders come from the workers' environment (`pipelines/orchestration.py`); see docs/airflow.md.

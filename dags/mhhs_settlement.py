@@ -24,7 +24,11 @@ Tasks:
   parallel on any workers. A stopping check (missing LLF, GSP Group Take...) fails it without retry,
   naming what is missing.
 * `gate_and_publish` (runs once every group has finished, failed or not): reads the partitions together,
-  gates and publishes to `MHHS_OUT_DIR/<type>/<date>/`, or records why the run stopped.
+  cuts the data flows to each market participant, gates and publishes each run to `MHHS_OUT_DIR/<type>/<date>/`
+  (its `participants/` folders with it), or records why the run stopped. Its outlets are one Airflow Asset per
+  kind of participant (`mhhs_flows_supplier`, `mhhs_flows_distributor`, `mhhs_flows_data_service`,
+  `mhhs_flows_saa`): a DAG scheduled on one runs when runs were published, the event's `extra` naming each run
+  published and its participants folder.
 
 Outputs are identical to `mhhs settle` for the same day. See docs/airflow.md.
 """
@@ -33,7 +37,7 @@ from contextlib import ExitStack
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import Asset, CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipelines.core.errors import MhhsError, RunRefused
@@ -46,6 +50,11 @@ from pipelines.settle.run import (claim_settlement_date, finished_status, heartb
                                   work_on_run)
 
 UK = "Europe/London"
+# One Asset per kind of market participant receiving flows (pipelines/outputs/participants.py): updated by
+# gate_and_publish whenever it published runs, so a DAG delivering one kind's flows is scheduled on it.
+PARTICIPANT_KINDS = ("supplier", "distributor", "data_service", "saa")
+PARTICIPANT_FLOWS = {kind: Asset(name=f"mhhs_flows_{kind}", uri=f"file:///mhhs/outbound/participants/{kind}")
+                     for kind in PARTICIPANT_KINDS}
 
 
 @dag(
@@ -124,7 +133,8 @@ def mhhs_settlement():
             # a stopping check fails the same way every time: no retry
             raise AirflowFailException(str(problem)) from None
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(hours=1))
+    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(hours=1),
+          outlets=list(PARTICIPANT_FLOWS.values()))
     def gate_and_publish() -> None:
         # the runs start_runs started; none when it failed, which fails the DAG run here too (its log says why)
         context = get_current_context()
@@ -132,7 +142,7 @@ def mhhs_settlement():
         if partitions is None:
             raise AirflowFailException("start_runs failed, so no settlement run started: see its log")
         out_dir = Folders.from_environment().out_dir
-        stopped, busy = [], []
+        stopped, busy, published = [], [], []
         run_dirs = runs_of_this_dag_run(context)
         with heartbeat(run_dirs, task_owner(context)):
             for run_dir in run_dirs:
@@ -140,11 +150,18 @@ def mhhs_settlement():
                     run = open_run(run_dir, out_dir)
                     with work_on_run(run, SETTLEMENT_LOCK_WAIT_SECONDS):
                         run = finish_run(run)
-                    print(f"{run.run_id} published to {run.out_dir / run.run_type / run.settlement_date.isoformat()}")
+                    out = run.out_dir / run.run_type / run.settlement_date.isoformat()
+                    print(f"{run.run_id} published to {out}")
+                    published.append({"run_id": run.run_id, "run_type": run.run_type,
+                                      "settlement_date": run.settlement_date.isoformat(),
+                                      "participants": str(out / "participants")})
                 except LockHeld as held:
                     busy.append(held)
                 except MhhsError as problem:
                     stopped.append(str(problem))
+        for kind, asset in PARTICIPANT_FLOWS.items():  # what each kind's deliveries read: the runs published
+            context["outlet_events"][asset].extra = {"runs": [run | {"folder": f"{run['participants']}/{kind}"}
+                                                              for run in published]}
         if stopped:
             raise AirflowFailException("\n".join(stopped + [str(held) for held in busy]))
         if busy:

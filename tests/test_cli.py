@@ -90,7 +90,7 @@ def test_data_dir_goes_before_or_after_the_command_name(ingested_sample, tmp_pat
                 cwd=tmp_path, MHHS_DATA_DIR=str(tmp_path / "nowhere"))
     assert [c.returncode for c in (before, after, from_env, both)] == [0, 0, 0, 0], [c.stderr for c in (before, after)]
     assert before.stdout == after.stdout == from_env.stdout == both.stdout
-    assert "│     6 │" in before.stdout  # the sample's six landing files
+    assert "│    10 │" in before.stdout  # the sample's ten landing files
     # the default: ./data
     default = mhhs("sql", COUNT_FILES, cwd=tmp_path)
     assert default.returncode == ExitCode.USAGE
@@ -229,23 +229,26 @@ def test_ingest_prints_progress_lines_only_when_asked_and_a_table_of_its_files(t
     lines = forced.stderr.splitlines()
     assert all(PROGRESS_LINE.match(line) for line in lines), lines
     assert [line.split("] ", 1)[1] for line in lines] == [
-        *(f"ingest {n}/6: {name}" for n, name in enumerate([
+        *(f"ingest {n}/10: {name}" for n, name in enumerate([
             "registrations/registrations_2026-10-23.csv", "registrations/registrations_2026-10-26.csv",
+            "registration_updates/registration_updates_2026-10-24_2026-10-25.csv",
             "consumption/consumption_2026-10-24.csv", "consumption/consumption_2026-10-24_restated.csv",
-            "consumption/consumption_2026-10-25.csv", "consumption/consumption_2026-10-25_restated.csv"], start=1)),
+            "consumption/consumption_2026-10-25.csv", "consumption/consumption_2026-10-25_restated.csv",
+            "register_reads/register_reads_2026-10-24.csv", "register_reads/register_reads_2026-10-25.csv",
+            "register_reads/register_reads_2026-10.csv"], start=1)),
         "refreshing the warehouse views"]
     # the table, drawn by DuckDB: names, types, one row per file
     table = forced.stdout.splitlines()
     assert table[0].startswith("┌") and [cell.strip() for cell in table[1].split("│")[1:-1]] == [
         "file", "status", "rows in", "accepted", "rejected", "refused because"]
     assert re.search(r"│ consumption/consumption_2026-10-25\.csv +│ ingested │ +\d+ │", forced.stdout)
-    assert "(6 files)" in table and re.search(r"^accepted \d+ rows, rejected \d+$", forced.stdout, re.M)
+    assert "(10 files)" in table and re.search(r"^accepted \d+ rows, rejected \d+$", forced.stdout, re.M)
     assert re.search(r"│ DUPLICATE_ROW +│ +\d+ │", forced.stdout)
     # not a terminal: no progress; --json: none even when forced, and stdout is one JSON object
     piped = mhhs("ingest", SAMPLE_LANDING, cwd=tmp_path)
     as_json = mhhs("ingest", SAMPLE_LANDING, "--json", cwd=tmp_path, MHHS_PROGRESS="1")
     assert (piped.returncode, piped.stderr, as_json.returncode, as_json.stderr) == (0, "", 0, "")
-    assert [f["status"] for f in json.loads(as_json.stdout)["files"]] == ["already_ingested"] * 6
+    assert [f["status"] for f in json.loads(as_json.stdout)["files"]] == ["already_ingested"] * 10
 
 
 # ---- mhhs sql: DuckDB's tables ---------------------------------------------------------------------------------

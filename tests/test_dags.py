@@ -60,6 +60,30 @@ def airflow(tmp_path_factory):
     return airflow_cli(root, root / "data", landing)
 
 
+PARTICIPANT_KINDS = ("supplier", "distributor", "data_service", "saa")
+
+
+def test_the_publish_step_updates_an_asset_per_kind_of_participant_that_dags_can_be_scheduled_on(airflow):
+    facts = (
+        "import json\nfrom airflow.dag_processing.dagbag import DagBag\n"
+        f"dag = DagBag(dag_folder={str(DAGS)!r}).dags['mhhs_settlement']\n"
+        "print(json.dumps([[a.name, a.uri] for a in dag.get_task('gate_and_publish').outlets]))")
+    completed = subprocess.run([sys.executable, "-c", facts], env=airflow.env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    outlets = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert outlets == [[f"mhhs_flows_{kind}", f"file:///mhhs/outbound/participants/{kind}"] for kind in PARTICIPANT_KINDS]
+    # a downstream DAG can be scheduled on one of them
+    downstream = (
+        "from airflow.sdk import Asset, dag, task\nimport pendulum\n"
+        "@dag(schedule=[Asset(name='mhhs_flows_supplier', uri='file:///mhhs/outbound/participants/supplier')], "
+        "start_date=pendulum.datetime(2026, 1, 1), catchup=False)\n"
+        "def deliver_to_suppliers():\n    @task\n    def deliver():\n        pass\n    deliver()\n"
+        "d = deliver_to_suppliers()\nprint(type(d.timetable).__name__, repr(d.timetable.asset_condition))")
+    completed = subprocess.run([sys.executable, "-c", downstream], env=airflow.env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "AssetTriggeredTimetable" in completed.stdout and "mhhs_flows_supplier" in completed.stdout
+
+
 DAG_FACTS = """
 import json
 from airflow.dag_processing.dagbag import DagBag
@@ -118,11 +142,16 @@ def test_the_dags_ingest_the_landing_files_and_publish_what_mhhs_settle_publishe
     ingested = airflow("dags", "test", "mhhs_ingest")
     assert ingested.returncode == 0, ingested.stdout[-3000:] + ingested.stderr[-3000:]
     data_dir = Path(airflow.env["MHHS_DATA_DIR"])
-    assert len(list((data_dir / "lake" / "ingestion_log").glob("*.parquet"))) == 6
+    # every landing file of every landing folder (v2: registration_updates/ and register_reads/ too)
+    landing_files = [p for folder in ("registrations", "registration_updates", "consumption", "register_reads")
+                     for p in (airflow.landing / folder).glob("*") if p.is_file()]
+    assert {p.parent.name for p in landing_files} == {"registrations", "registration_updates", "consumption", "register_reads"}
+    assert len(list((data_dir / "lake" / "ingestion_log").glob("*.parquet"))) == len(landing_files)
     with sqlite3.connect(airflow.root / "home" / "airflow.db") as db:
         (extra,), = db.execute("SELECT extra FROM asset_event WHERE source_dag_id = 'mhhs_ingest'").fetchall()
     assert json.loads(extra) == {"partitions": [
         "consumption/settlement_date=2026-10-24", "consumption/settlement_date=2026-10-25",
+        "register_reads/read_end_month=2026-10", "registration_updates/updated_date=2026-10-25",
         "registrations/snapshot_date=2026-10-23", "registrations/snapshot_date=2026-10-26"]}
 
     settled = airflow("dags", "test", "mhhs_settlement", "--conf", json.dumps({"settlement_date": DAY, "run_type": "SF"}))
@@ -140,12 +169,24 @@ def test_the_dags_ingest_the_landing_files_and_publish_what_mhhs_settle_publishe
     assert len(published(dag_out)["supplier_volumes"]) > 0
     run, = pq.read_table(dag_out / "settlement_runs.parquet").to_pylist()
     assert (run["run_id"], run["status"]) == (f"SF-{DAY}-v1", "succeeded")
+    # each participant's flows as the command line cuts them (the JSON messages differ only in sentAt)
+    flows = sorted(p.relative_to(cli_out) for p in (cli_out / "participants").rglob("*.csv"))
+    assert flows and flows == sorted(p.relative_to(dag_out) for p in (dag_out / "participants").rglob("*.csv"))
+    assert all((dag_out / f).read_bytes() == (cli_out / f).read_bytes() for f in flows)
+    # one asset event per kind of participant, naming the run published and the kind's folder
+    with sqlite3.connect(airflow.root / "home" / "airflow.db") as db:
+        events = dict(db.execute("SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+                                 "WHERE e.source_dag_id = 'mhhs_settlement' AND e.source_task_id = 'gate_and_publish'"))
+    assert sorted(events) == [f"mhhs_flows_{kind}" for kind in sorted(PARTICIPANT_KINDS)]
+    for kind in PARTICIPANT_KINDS:
+        (event,) = json.loads(events[f"mhhs_flows_{kind}"])["runs"]
+        assert (event["run_id"], event["folder"]) == (f"SF-{DAY}-v1", str(dag_out / "participants" / kind))
 
     again = airflow("dags", "test", "mhhs_ingest")
     assert again.returncode == 0
     with sqlite3.connect(airflow.root / "home" / "airflow.db") as db:
         # nothing new landed: no mapped ingestion ran, so no asset event either
-        assert db.execute("SELECT count(*) FROM asset_event").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM asset_event WHERE source_dag_id = 'mhhs_ingest'").fetchone() == (1,)
 
 
 def test_a_run_by_hand_with_a_bad_date_or_half_its_params_fails_with_a_message_and_starts_nothing(airflow):

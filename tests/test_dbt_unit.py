@@ -112,6 +112,9 @@ def test_every_settlement_formula_has_unit_tests():
         "int_consumption_refused", "int_consumption_gaps", "int_consumption_estimated", "int_estimation_load_shapes",
         "int_line_loss_factors", "int_supplier_period_volumes", "int_gsp_group_correction", "supplier_volumes",
         "gsp_group_correction", "int_mpan_check_digit_failures", "int_review_flags",
+        # the Load Shaping Service and register reads
+        "int_load_shape_season", "int_load_shape_actuals", "int_load_shapes_of_the_day", "int_load_shapes",
+        "int_register_reads_checked", "int_register_read_days", "int_register_reads_shaped",
     }
 
 

@@ -193,7 +193,7 @@ def test_the_report_renders_in_headless_chromium_with_its_charts_drawn_and_no_co
             "svg.chart", """charts => charts.map(chart => ({
                 name: chart.dataset.chart,
                 width: chart.getBoundingClientRect().width,
-                drawn: Array.from(chart.querySelectorAll('rect.bar, polyline.cf-line'))
+                drawn: Array.from(chart.querySelectorAll('rect.bar, polyline.cf-line, polyline.shape-line'))
                            .filter(mark => mark.getBBox().width > 0).length}))""")
         rules = page.locator("#rules tbody tr")
         shown_before = rules.count()
@@ -239,7 +239,8 @@ def test_the_report_renders_in_headless_chromium_with_its_charts_drawn_and_no_co
     assert table_border != "none"  # styled offline (GX's Bootstrap never loaded)
     assert back == report.as_uri()
     names = {chart["name"] for chart in charts}
-    assert {"rejections_by_reason", "actual_estimated_share"} <= names
+    assert {"rejections_by_reason", "actual_estimated_share", "volume_source_share"} <= names
+    assert any(name.startswith("load_shape_") for name in names)
     assert sum(name.startswith("correction_factor_") for name in names) == 14
     assert all(chart["width"] > 0 and chart["drawn"] > 0 for chart in charts), charts
     # the filter leaves the warnings (correction factors outside the band) and hides the passed rules

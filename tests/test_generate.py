@@ -92,11 +92,45 @@ def _consumption(out: Path, restated: bool = False) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _updates(out: Path) -> pd.DataFrame:
+    files = sorted((out / "registration_updates").glob("*.csv"))
+    if not files:
+        return pd.DataFrame(columns=dataset_columns("registration_updates"))
+    return pd.concat([_read_csv(p) for p in files], ignore_index=True)
+
+
 def _registrations(out: Path) -> pd.DataFrame:
-    """The registration rows in force: for each MPAN, the rows of the newest snapshot that contains it."""
+    """The registration rows in force (CONTRACT.md): for each MPAN, the rows of the newest snapshot that contains
+    it, then the updates sent after that snapshot in updated_at order, each stating the MPAN's values from its
+    effective_from_date (rows before it kept, a row spanning it cut to end the day before)."""
     frame = pd.concat([_read_csv(p) for p in sorted((out / "registrations").glob("*.csv"))], ignore_index=True)
     newest = frame.groupby("mpan_core")["snapshot_date"].transform("max")
-    return frame[frame["snapshot_date"] == newest].reset_index(drop=True)
+    rows = frame[frame["snapshot_date"] == newest].reset_index(drop=True)
+    snapshot_of = rows.groupby("mpan_core")["snapshot_date"].first()
+    key = ["mpan_core", "measurement_quantity"]
+    for update in _updates(out).sort_values("updated_at").to_dict("records"):
+        if update["mpan_core"] in snapshot_of and update["updated_at"][:10] <= snapshot_of[update["mpan_core"]]:
+            continue  # a snapshot newer than the update replaces it
+        held = (rows[key] == [update[k] for k in key]).all(axis=1)
+        rows = rows[~held | (rows["effective_from_date"] < update["effective_from_date"])].copy()
+        held = (rows[key] == [update[k] for k in key]).all(axis=1)
+        day_before = (pd.Timestamp(update["effective_from_date"]) - pd.Timedelta(days=1)).date().isoformat()
+        spans = held & ((rows["effective_to_date"] == "") | (rows["effective_to_date"] > day_before))
+        rows.loc[spans, "effective_to_date"] = day_before
+        stated = {k: v for k, v in update.items() if k not in ("update_id", "updated_at")}
+        rows = pd.concat([rows, pd.DataFrame([{**stated, "snapshot_date": update["updated_at"][:10]}])],
+                         ignore_index=True)
+    return rows.reset_index(drop=True)
+
+
+def _truth(out: Path) -> pd.DataFrame:
+    """truth/register_read_truth.parquet as text, as the CSV files are read."""
+    frame = pq.read_table(out / "truth" / "register_read_truth.parquet").to_pandas()
+    return frame.astype(str)
+
+
+def _register_reads(out: Path) -> pd.DataFrame:
+    return pd.concat([_read_csv(p) for p in sorted((out / "register_reads").glob("*.csv"))], ignore_index=True)
 
 
 def _valid_mask(cores: pd.Series) -> np.ndarray:
@@ -163,15 +197,25 @@ def test_csv_values_are_iso_timestamps_with_offset_and_kwh_with_three_decimals(c
 
 def test_manifest_lists_every_file_with_its_row_count(default_run):
     manifest = _manifest(default_run)
-    listed = {entry["path"]: entry["rows"] for entry in manifest["files"]}
+    listed = {entry["path"]: entry["rows"] for entry in manifest["files"] + manifest["truth_files"]}
     written = {
         str(p.relative_to(default_run)) for p in default_run.rglob("*") if p.is_file() and p.name != MANIFEST_FILE
     }
     assert set(listed) == written
+    assert not any(entry["path"].startswith("truth/") for entry in manifest["files"])  # landing and standing only
     for path, rows in listed.items():
-        if path.startswith(("consumption/", "registrations/")):
+        if path.startswith(("consumption/", "registrations/", "registration_updates/", "register_reads/")):
             assert len(_read_csv(default_run / path)) == rows
+        elif path.endswith(".parquet"):
+            assert pq.read_metadata(default_run / path).num_rows == rows
     assert manifest["consumption_rows"] == sum(r for p, r in listed.items() if p.startswith("consumption/"))
+    assert manifest["registration_update_rows"] == sum(
+        r for p, r in listed.items() if p.startswith("registration_updates/")) > 0
+    reads = manifest["register_read_rows"]
+    assert reads["daily"] > 0 and reads["monthly"] > 0
+    assert reads["daily"] + reads["monthly"] == sum(r for p, r in listed.items() if p.startswith("register_reads/"))
+    assert manifest["truth"]["register_read_truth"] in listed
+    assert listed[manifest["truth"]["register_read_truth"]] > 0
     assert set(manifest["fault_counts"]) == set(FAULT_NAMES)
 
 
@@ -240,12 +284,129 @@ def test_newer_snapshot_replaces_the_older_rows_of_a_subset_of_mpans(default_run
         assert not before.equals(after), core
 
 
-def test_consumption_uses_the_newest_registration_for_data_service_and_energisation(clean_run):
+def test_consumption_uses_the_registration_in_force_for_data_service_and_energisation(clean_run):
     rows = _consumption(clean_run)
     joined = _with_registration(rows, _registrations(clean_run))
     assert len(joined) == len(rows)  # every row has a registration in force on its date
     assert (joined["data_service_id"] == joined["data_service_id_reg"]).all()
     assert (joined["energisation_status"] == "E").all()
+    assert (joined["consent_granularity"] == "HH").all()  # daily / monthly consent: register reads instead
+
+
+# --- register reads and registration updates (contract v2) ------------------------------------------------
+
+
+def _milli(kwh: pd.Series) -> pd.Series:
+    return (kwh.astype(float) * 1000).round().astype(np.int64)
+
+
+def test_register_read_mpans_send_reads_of_their_true_values_and_no_half_hourly_consumption(clean_run):
+    registrations = _registrations(clean_run)
+    per_mpan = registrations.drop_duplicates("mpan_core").set_index("mpan_core")
+    readers = per_mpan[per_mpan["consent_granularity"] != "HH"]
+    assert set(readers["consent_granularity"]) == {"D", "M"}
+    # consistent with the load shape categories: only domestic smart import customers choose their consent
+    assert (readers["domestic_premises"] == "Y").all() and (readers["market_segment"] == "S").all()
+    assert (readers["measurement_quantity"] == "AI").all()
+    assert not _consumption(clean_run)["mpan_core"].isin(readers.index).any()
+
+    truth, reads = _truth(clean_run), _register_reads(clean_run)
+    assert set(truth["mpan_core"]) <= set(readers.index)
+    periods = truth.groupby(["mpan_core", "settlement_date"]).size()
+    assert (periods == periods.index.get_level_values(1).map({"2026-10-24": 48, "2026-10-25": 50})).all()
+    assert (truth["consent_granularity"] == truth["mpan_core"].map(readers["consent_granularity"])).all()
+    day_totals = truth.assign(milli=_milli(truth["kwh"])).groupby(["mpan_core", "settlement_date"])["milli"].sum()
+    assert reads["kwh"].str.fullmatch(r"\d+\.\d{3}").all()
+    assert reads["received_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
+    assert (pd.to_datetime(reads["received_at"]).dt.tz_convert(None)
+            >= pd.to_datetime(reads["read_end_date"]) + pd.Timedelta(days=1)).all()
+    kind = reads["mpan_core"].map(readers["consent_granularity"])
+    assert kind.notna().all()
+
+    # daily: one read per MPAN and energised day, its kwh exactly the day's true values added up
+    daily = reads[kind == "D"]
+    assert (daily["read_start_date"] == daily["read_end_date"]).all()
+    assert not daily.duplicated(["mpan_core", "read_start_date"]).any()
+    daily_truth = day_totals[truth.groupby("mpan_core")["consent_granularity"].first().eq("D").reindex(
+        day_totals.index.get_level_values(0)).to_numpy()]
+    assert sorted(zip(daily["mpan_core"], daily["read_start_date"], _milli(daily["kwh"]))) == sorted(
+        (core, day, int(milli)) for (core, day), milli in daily_truth.items())
+
+    # monthly: the whole of October (split only at a change of supplier or data service), received after it
+    monthly = reads[kind == "M"].sort_values(["mpan_core", "read_start_date"])
+    assert len(monthly) > 0
+    for core, parts in monthly.groupby("mpan_core"):
+        assert parts["read_start_date"].iloc[0] >= "2026-10-01" and parts["read_end_date"].iloc[-1] <= "2026-10-31"
+        following = pd.to_datetime(parts["read_start_date"].iloc[1:]).to_numpy()
+        assert (following == (pd.to_datetime(parts["read_end_date"].iloc[:-1]) + pd.Timedelta(days=1)).to_numpy()).all()
+        covering = parts[(parts["read_start_date"] <= "2026-10-24") & (parts["read_end_date"] >= "2026-10-25")]
+        if len(covering) and core in day_totals.index.get_level_values(0):
+            # the read holds the generated days' true values and the other days' of the month
+            assert _milli(covering["kwh"]).iloc[0] > day_totals.loc[core].sum()
+    whole = monthly.groupby("mpan_core").agg(first=("read_start_date", "min"), last=("read_end_date", "max"))
+    assert ((whole["first"] == "2026-10-01") & (whole["last"] == "2026-10-31")).mean() > 0.5
+
+    # every read comes from the data service appointed on its days
+    joined = _with_registration(reads.assign(file_date=reads["read_start_date"]), registrations)
+    assert len(joined) == len(reads)
+    assert (joined["data_service_id"] == joined["data_service_id_reg"]).all()
+    assert (joined["energisation_status"] == "E").all()
+
+
+def test_a_monthly_read_is_the_sum_of_the_true_values_of_its_month(runs):
+    """Generating the whole of November: each monthly read adds up exactly the true values the truth file holds
+    for its days (the days outside a window come from the same true-consumption functions)."""
+    out = runs("november", mpans=400, days=30, start=date(2026, 11, 1), fault_rates=CLEAN)
+    truth, reads = _truth(out), _register_reads(out)
+    monthly = reads[reads["mpan_core"].isin(truth.loc[truth["consent_granularity"] == "M", "mpan_core"])]
+    assert len(monthly) >= 3
+    assert ((monthly["read_start_date"] == "2026-11-01") & (monthly["read_end_date"] == "2026-11-30")).any()
+    truth["milli"] = _milli(truth["kwh"])
+    for read in monthly.to_dict("records"):
+        days = truth[(truth["mpan_core"] == read["mpan_core"])
+                     & truth["settlement_date"].between(read["read_start_date"], read["read_end_date"])]
+        expected_days = (pd.Timestamp(read["read_end_date"]) - pd.Timestamp(read["read_start_date"])).days + 1
+        assert days["settlement_date"].nunique() == expected_days, read
+        assert int(days["milli"].sum()) == _milli(pd.Series([read["kwh"]])).iloc[0], read
+    # the received time is after the month (or the part's) end
+    assert (monthly.loc[monthly["read_end_date"] == "2026-11-30", "received_at"] >= "2026-12-01").all()
+
+
+def test_registration_updates_change_mpans_inside_the_window_instead_of_the_newer_snapshot(runs):
+    out = runs("mix", mpans=3000, days=3, fault_rates=CLEAN)
+    manifest = _manifest(out)
+    updates = _updates(out)
+    kinds = manifest["population"]["registration_updates"]
+    assert all(kinds[name] > 0 for name in ("supplier_change", "llfc_change", "de_energisation", "resent"))
+    assert len(updates) == manifest["registration_update_rows"] == sum(kinds.values())
+    assert 0.01 < updates["mpan_core"].nunique() / 3000 < 0.03  # UPDATE_SHARE, 2%
+    assert list(updates.columns) == dataset_columns("registration_updates")
+    assert updates["update_id"].is_unique
+    assert updates["updated_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
+    older, newer = (sorted((out / "registrations").glob("*.csv"))[i] for i in (0, -1))
+    assert (updates["updated_at"].str[:10] > older.stem.split("_")[1]).all()  # sent after the older snapshot
+    assert not updates["mpan_core"].isin(_read_csv(newer)["mpan_core"]).any()  # the truth is unambiguous
+    assert updates["effective_from_date"].between("2026-10-25", "2026-10-26").all()
+    assert (updates["effective_to_date"] == "").all()
+    # a resent update: the later updated_at corrects the data service of the earlier one
+    resent = updates[updates.duplicated("mpan_core", keep=False)].sort_values("updated_at")
+    assert len(resent) == 2 * kinds["resent"]
+    for _, pair in resent.groupby("mpan_core"):
+        assert pair["data_service_id"].nunique() == 2
+    # consumption follows the update: the later one's data service, nothing once de-energised
+    rows = _consumption(out)
+    joined = _with_registration(rows[rows["mpan_core"].isin(updates["mpan_core"])], _registrations(out))
+    assert len(joined) == rows["mpan_core"].isin(updates["mpan_core"]).sum() > 0
+    assert (joined["data_service_id"] == joined["data_service_id_reg"]).all()
+    assert (joined["energisation_status"] == "E").all()
+    final = updates.drop_duplicates("mpan_core", keep="last")
+    reads = _register_reads(out)
+    for update in final[final["energisation_status"] == "D"].to_dict("records"):
+        if update["consent_granularity"] == "HH":
+            sent = rows.loc[rows["mpan_core"] == update["mpan_core"], "file_date"]
+        else:  # the last read ends the day before
+            sent = reads.loc[reads["mpan_core"] == update["mpan_core"], "read_end_date"]
+        assert len(sent) and (sent < update["effective_from_date"]).all(), update
 
 
 # --- settlement periods -----------------------------------------------------------------------------------
@@ -404,14 +565,19 @@ def test_default_fault_rates_are_small_and_all_named():
 
 
 def test_gsp_group_take_is_close_to_the_loss_adjusted_total_of_the_files(clean_run):
-    rows = _with_registration(_consumption(clean_run), _registrations(clean_run))
-    rows = rows[rows["energisation_status"] == "E"]
+    """Consumption files and the true values of register-read MPANs (truth/) make up the take."""
+    rows = _consumption(clean_run)
     periods = {
         utc: settlement_date_and_period(datetime.fromisoformat(utc.replace("Z", "+00:00")))
         for utc in rows["utc_period_start"].unique()
     }
     rows["settlement_date"] = rows["utc_period_start"].map(lambda u: periods[u][0].isoformat())
     rows["settlement_period"] = rows["utc_period_start"].map(lambda u: str(periods[u][1]))
+    truth = _truth(clean_run)
+    assert len(truth) > 0
+    rows = pd.concat([rows, truth.assign(file_date=truth["settlement_date"])], ignore_index=True)
+    rows = _with_registration(rows, _registrations(clean_run))
+    rows = rows[rows["energisation_status"] == "E"]
     llf = _read_csv(clean_run / "standing" / "llf.csv")
     rows["distributor_id"] = rows["mpan_core"].str[:2]  # line losses are the distributor's, not the group's
     key = ["distributor_id", "llfc_id", "settlement_date", "settlement_period"]
@@ -529,10 +695,12 @@ def _dbt_sql(path: Path, parameters: dict) -> str:
 def _settlement_inputs(con: duckdb.DuckDBPyConnection, out: Path, day: date) -> None:
     """Relations named as the dbt models the checks read, from the landing files and standing data of one day.
 
-    The values are those the settlement takes as sent: registered (newest snapshot of the MPAN), energised,
+    The values are those the settlement takes as sent: registered (newest snapshot of the MPAN, then the
+    updates after it), energised,
     sent once by the appointed data service, readable, not negative, not above the physical maximum and not
-    restated later. A value it has to estimate instead is left out (relation `estimated`): its volume is
-    unknown here, so a GSP Group and period holding one must have a weighted value among the others.
+    restated later. A value it has to estimate, or derive from a register read (daily / monthly consent: no
+    half-hourly consumption is sent), is left out (relation `estimated`): its volume is unknown here, so a GSP
+    Group and period holding one must have a weighted value among the others.
     """
     standing = out / "standing"
     text = {"all_varchar": True, "header": True}
@@ -555,10 +723,9 @@ def _settlement_inputs(con: duckdb.DuckDBPyConnection, out: Path, day: date) -> 
     con.executemany("insert into physical_max values (?, ?, ?)",
                     [(*key.split("_"), float(value)) for key, value in maxima.items()])
 
-    con.read_csv(str(out / "registrations" / "*.csv"), **text).create_view("registrations")
-    con.execute(f"""create table registered as
-        select * from registrations
-        qualify snapshot_date = max(snapshot_date) over (partition by mpan_core)""")
+    in_force = _registrations(out).replace("", None)  # the newest snapshot holding the MPAN, then its updates
+    con.register("in_force", in_force)
+    con.execute("create table registered as select * from in_force")
     con.execute(f"""create table expected as
         select r.*, substr(r.mpan_core, 1, 2) as distributor_id, p.settlement_period
         from registered as r cross join settlement_periods as p
@@ -646,15 +813,34 @@ def test_generated_ccc_weights_keep_w_growing_with_every_value():
     assert (weights[ccc["measurement_quantity"] == "AE"] == 0).all()
 
 
+def _every_size_arguments(mpans: int) -> tuple[int, date, dict]:
+    seed = SETTLES_SEEDS[mpans % len(SETTLES_SEEDS)] + 10 * (mpans // len(SETTLES_SEEDS))
+    return seed, SETTLES_DAYS[mpans % len(SETTLES_DAYS)], HIGH_RATES if mpans % 5 == 0 else {}
+
+
+@pytest.mark.unit
+def test_every_size_check_covers_register_read_mpans():
+    """The sizes 1..50 below include MPANs with daily and monthly consent (whose GSP Group has an anchor), so the
+    check's `estimated` relation holds register-read MPANs: their derived values are never counted on."""
+    from pipelines.synthetic.generate import _context, _population, resolve_fault_rates
+
+    consent = []
+    for mpans in range(1, 51):
+        seed, day, rates = _every_size_arguments(mpans)
+        pop = _population(_context(seed, day, 1, "csv", resolve_fault_rates(rates)), 0, 0, mpans)
+        consent.extend(pop.consent.tolist())
+        anchored = set(pop.group[pop.anchor].tolist())
+        assert set(pop.group[pop.consent != 0].tolist()) <= anchored, mpans
+    assert consent.count(1) >= 5 and consent.count(2) >= 3, consent
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize("mpans", range(1, 51))
 def test_generated_standing_data_settles_every_size(mpans, tmp_path):
     """Every size from 1 MPAN up gives standing data the settlement accepts (CONTRACT.md, mhhs generate): a
     different seed for every size, the three lengths of day in turn, and high fault rates for every fifth size
     (faults can take every MPAN of a small group out of settlement)."""
-    seed = SETTLES_SEEDS[mpans % len(SETTLES_SEEDS)] + 10 * (mpans // len(SETTLES_SEEDS))
-    day = SETTLES_DAYS[mpans % len(SETTLES_DAYS)]
-    rates = HIGH_RATES if mpans % 5 == 0 else {}
+    seed, day, rates = _every_size_arguments(mpans)
     out = tmp_path / "landing"
     generate(out_dir=out, mpans=mpans, days=1, start=day, seed=seed, fault_rates=rates)
     assert _stopping_problems(out, day) == [], (mpans, seed, day, rates)

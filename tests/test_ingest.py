@@ -242,6 +242,8 @@ def check_outcome(landing: Path, data_dir: Path, expected: dict, code: int, summ
     assert (scalar(data_dir, "SELECT coalesce(sum(period_count), 0) FROM consumption_submissions")
             == accepted["consumption"])
     assert scalar(data_dir, "SELECT count(*) FROM registrations_history") == accepted["registrations"]
+    assert scalar(data_dir, "SELECT count(*) FROM registration_updates") == accepted["registration_updates"]
+    assert scalar(data_dir, "SELECT count(*) FROM register_reads") == accepted["register_reads"]
     if "consumption_values" in expected:
         got = query(
             data_dir,
@@ -265,12 +267,18 @@ def test_corpus_case(case, tmp_path, capsys):
 
 
 def every_reason_code() -> dict[str, set[str]]:
-    """Reason codes ingestion can produce, by landing folder (all of them are reachable)."""
+    """Reason codes ingestion can produce, by landing folder (all of them are reachable). Registration updates share
+    their registration columns' rules with snapshots (registrations_* cases): their own are those of update_id and
+    updated_at, the interval and the update ids."""
     codes = {}
-    for name in ("consumption", "registrations"):
+    for name in ingest_module.LANDING_FORMATS:
         dataset = catalogue.dataset(name)
         codes[name] = {rule.reason_code for item in dataset.columns for rule in rules_for(item)}
+    codes["registration_updates"] = {rule.reason_code for name in ("update_id", "updated_at")
+                                     for rule in rules_for(catalogue.dataset("registration_updates").column(name))}
     codes["registrations"].add("EFFECTIVE_TO_BEFORE_FROM")
+    codes["registration_updates"] |= {"EFFECTIVE_TO_BEFORE_FROM", "DUPLICATE_ROW", "UPDATE_ID_REUSED", "UPDATE_REPEATED"}
+    codes["register_reads"] |= {"READ_END_BEFORE_START", "READ_LONGER_THAN_A_MONTH", "DUPLICATE_ROW", "CONFLICTING_DUPLICATE"}
     codes["any"] = set(ingest_module.ROW_REASONS) | set(ingest_module.FILE_REASONS)
     return codes
 
@@ -296,7 +304,7 @@ def test_the_installed_mhhs_command_exits_1_naming_the_refused_file(tmp_path):
 
 
 def test_corpus_covers_every_reason_code_and_at_least_25_faults():
-    found = {"consumption": set(), "registrations": set()}
+    found = {name: set() for name in ingest_module.LANDING_FORMATS}
     faults = set()
     for case in CASES:
         expected = json.loads((CORPUS / case / "expected.json").read_text())
@@ -306,7 +314,9 @@ def test_corpus_covers_every_reason_code_and_at_least_25_faults():
     codes = every_reason_code()
     assert codes["consumption"] - found["consumption"] == set(), "consumption rules without a corpus row"
     assert codes["registrations"] - found["registrations"] == set(), "registration rules without a corpus row"
-    assert codes["any"] - (found["consumption"] | found["registrations"]) == set()
+    assert codes["registration_updates"] - found["registration_updates"] == set(), "update rules without a corpus row"
+    assert codes["register_reads"] - found["register_reads"] == set(), "register read rules without a corpus row"
+    assert codes["any"] - set().union(*found.values()) == set()
     assert len(faults) >= 25
     # The corpus's valid MPAN cores really are valid, and its bad ones really are not.
     assert all(is_valid_mpan_core(m) for m in (MPAN_A, MPAN_B, MPAN_C)) and not is_valid_mpan_core("1234567890123")

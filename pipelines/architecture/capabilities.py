@@ -8,7 +8,6 @@ that turns true once the code has it, so the page then says so instead of "not y
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pipelines.architecture.market import HERE, NOT_YET, OUTSIDE, PARTLY, ROLES, STATUS_TEXT, link
 
@@ -22,24 +21,6 @@ class Capability:
     where: tuple[str, ...] = field(default=())  # code references (pipelines.architecture.market)
     note: str = ""
     probe: tuple[str, Callable[[], bool]] | None = None  # (what it looks for, whether the code has it now)
-
-
-def _landing_folder(name: str) -> bool:
-    from pipelines.ingest import LANDING_FORMATS
-
-    return name in LANDING_FORMATS
-
-
-def _published(name: str) -> bool:
-    from pipelines.settle.publish import PUBLISHED_TABLES
-
-    return name in PUBLISHED_TABLES
-
-
-def _participant_folders() -> bool:
-    """Whether code of the pipelines package (other than these docs) names the contract's `participants` folder."""
-    package = Path(__file__).resolve().parents[1]
-    return any('"participants"' in path.read_text() for path in package.rglob("*.py") if "architecture" not in path.parts)
 
 
 _DBT = "dbt_project/models"
@@ -56,17 +37,16 @@ CAPABILITIES = (
                note="this system repeats the checks it can make centrally: see the VAS's validation"),
     Capability("DS", "Send UTC period consumption", "collection", OUTSIDE,
                ("pipelines/synthetic/generate.py",), "for trials, `mhhs generate` writes synthetic files of that shape"),
-    Capability("DS", "Receive its refused values (IF-014)", "collection", NOT_YET,
-               note="the `data_service/<id>/rejections.csv` flow of the contract",
-               probe=("the `participants` folder named in the code", _participant_folders)),
+    Capability("DS", "Receive its refused values (IF-014)", "collection", HERE,
+               ("pipelines/outputs/participants.py",), "`participants/data_service/<id>/rejections.csv` of each run"),
     # Registration
     Capability("REGS", "Keep each MPAN's registration history, attribute by attribute", "registration"),
     Capability("REGS", "Send registration snapshots and updates", "registration"),
     # Distributors
     Capability("DIST", "Define LLF classes and line loss factors per period", "settlement"),
-    Capability("DIST", "Charge use of system from the metered volumes on its network", "reporting", NOT_YET,
-               note="the `distributor/<id>/duos_volumes.csv` flow of the contract",
-               probe=("the `participants` folder named in the code", _participant_folders)),
+    Capability("DIST", "Charge use of system from the metered volumes on its network", "reporting", PARTLY,
+               ("pipelines/outputs/participants.py",),
+               "this system sends `participants/distributor/<id>/duos_volumes.csv`; the charging is the distributor's"),
     # CSS, DCC, DIP
     Capability("CSS", "Switch an MPAN's supplier and tell the Registration Service", "registration"),
     Capability("DCC", "Read smart meters for the smart data services", "collection"),
@@ -80,9 +60,9 @@ CAPABILITIES = (
     Capability("VAS", "Take in registration snapshots as a history", "registration", HERE,
                ("pipelines/ingest/registrations.py", f"{_DBT}/staging/stg_lake__registrations.sql",
                 f"{_DBT}/intermediate/int_registrations_in_force.sql")),
-    Capability("VAS", "Apply registration updates one MPAN at a time", "registration", NOT_YET,
-               note="contract v2 input `registration_updates/`; an open issue",
-               probe=("`registration_updates` in pipelines.ingest.LANDING_FORMATS", lambda: _landing_folder("registration_updates"))),
+    Capability("VAS", "Apply registration updates one MPAN at a time", "registration", HERE,
+               ("pipelines/ingest/updates.py", "pipelines/reference/registration_history.py",
+                f"{_DBT}/intermediate/int_registrations_current.sql")),
     Capability("VAS", "Validate submissions (MPAN, registration, appointment, energisation, completeness)", "collection",
                HERE, ("pipelines/ingest/check.py", f"{_DBT}/intermediate/int_consumption_checked.sql",
                       f"{_DBT}/intermediate/int_consumption_refused.sql",
@@ -94,9 +74,9 @@ CAPABILITIES = (
     Capability("VAS", "Estimate missing periods (interpolation, like day, annual consumption by load shape)",
                "estimation", HERE, (f"{_DBT}/intermediate/int_consumption_estimated.sql",
                                     f"{_DBT}/intermediate/int_like_day_values.sql")),
-    Capability("VAS", "Shape register reads of daily or monthly consent into half hours", "load_shaping", NOT_YET,
-               note="contract v2 input `register_reads/`",
-               probe=("`register_reads` in pipelines.ingest.LANDING_FORMATS", lambda: _landing_folder("register_reads"))),
+    Capability("VAS", "Shape register reads of daily or monthly consent into half hours", "load_shaping", HERE,
+               (f"{_DBT}/intermediate/int_register_reads_checked.sql", f"{_DBT}/intermediate/int_register_read_days.sql",
+                f"{_DBT}/intermediate/int_register_reads_shaped.sql")),
     Capability("VAS", "Apply line losses by distributor and LLFC", "settlement", HERE,
                (f"{_DBT}/intermediate/int_line_loss_factors.sql",)),
     Capability("VAS", "Aggregate by supplier, BM Unit, GSP Group and CCC", "settlement", HERE,
@@ -118,15 +98,16 @@ CAPABILITIES = (
                 f"{_DBT}/staging/stg_standing__load_shape_season.sql",
                 f"{_DBT}/intermediate/int_estimation_load_shapes.sql"),
                "shapes from standing data `load_shapes.csv`, else the bundled seasonal default"),
-    Capability("LSS", "Build shapes from each day's actual data and publish them (`load_shapes`)", "load_shaping", NOT_YET,
-               note="an open issue", probe=("`load_shapes` in pipelines.settle.publish.PUBLISHED_TABLES",
-                                            lambda: _published("load_shapes"))),
+    Capability("LSS", "Build shapes from each day's actual data and publish them (`load_shapes`)", "load_shaping", HERE,
+               (f"{_DBT}/intermediate/int_load_shape_actuals.sql", f"{_DBT}/intermediate/int_load_shapes_of_the_day.sql",
+                f"{_DBT}/intermediate/int_load_shapes.sql", f"{_DBT}/marts/load_shapes.sql",
+                "pipelines/settle/load_shape_history.py"),
+               "inside each settlement run, per GSP Group; history of published shapes in the lake"),
     # Market-wide Data Service
     Capability("MDS", "Publish each run's outputs, all or nothing, after the quality gate", "reporting", HERE,
                ("pipelines/settle/publish.py", "pipelines/quality/gate.py")),
     Capability("MDS", "Give each participant only its own data (supplier, distributor, data service, SAA)", "reporting",
-               NOT_YET, note="the participants' flows of the contract; another issue's work",
-               probe=("the `participants` folder named in the code", _participant_folders)),
+               HERE, ("pipelines/outputs/participants.py", "dags/mhhs_settlement.py::mhhs_settlement")),
     Capability("MDS", "Report data quality to auditors", "reporting", HERE, ("pipelines/quality/report.py",)),
     Capability("MDS", "Let analysts compare runs of a day", "reporting", HERE,
                (f"{_DBT}/analyst/run_comparison.sql", "pipelines/outputs/warehouse.py")),
@@ -136,7 +117,7 @@ CAPABILITIES = (
     Capability("CDCA", "Measure GSP Group Take", "correction", OUTSIDE,
                (f"{_DBT}/staging/stg_standing__gsp_group_take.sql",), "read by this system as `gsp_group_take.csv`"),
     Capability("SAA", "Settle imbalances from BM Unit volumes", "settlement", OUTSIDE, (),
-               "the `saa/bm_unit_volumes.csv` flow to it is not yet in the code"),
+               "this system sends it `participants/saa/bm_unit_volumes.csv` each run"),
 )
 
 

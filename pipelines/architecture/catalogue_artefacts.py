@@ -21,7 +21,16 @@ LAKE_LOCATION = "{{ var('lake_dir') }}"
 # Datasets the lake keeps in their catalogue shape, with the catalogue's tests. Consumption lands as one row per
 # MPAN-day submission with a column per period (docs/ingestion.md): its source (lake.consumption) is described
 # below, its values were checked against the catalogue when they were ingested.
-LAKE_DATASETS = ("registrations",)
+LAKE_DATASETS = ("registrations", "registration_updates", "register_reads")
+# Lake datasets kept in hive-partitioned folders that are not one of their columns, read with that partition
+# column as text (register reads by the month of read_end_date, read_end_month=YYYY-MM: docs/ingestion.md).
+LAKE_PARTITIONS = {"register_reads": "read_end_month"}
+# Lake datasets of the optional landing folders (contract v2): a lake may hold none of their files yet, and
+# read_parquet refuses a glob that matches nothing, so their source reads with allow_empty and takes its columns
+# from a typed empty SELECT (a lake without their files reads as no rows, and their source tests pass on it).
+OPTIONAL_LAKE_DATASETS = ("registration_updates", "register_reads")
+# The columns the lake adds to a dataset's own: where each row came from.
+LAKE_LINEAGE_COLUMNS = ("row_number", "file_sha256", "source_file")
 LAKE_CONSUMPTION_DESCRIPTION = (
     "Consumption as the lake keeps it: one row per MPAN-day submission (MPAN, quantity, data service, received_at) "
     "with the day's values one column per period, every settlement date (folder settlement_date=D). Each value "
@@ -43,7 +52,7 @@ LAKE_CONSUMPTION_COLUMNS = {
 }
 # The published outputs whose dbt models (models/marts/<name>.sql) get a properties YAML with an enforced
 # contract generated from the catalogue.
-MART_DATASETS = ("supplier_volumes", "gsp_group_correction", "review_flags")
+MART_DATASETS = ("supplier_volumes", "gsp_group_correction", "review_flags", "bm_unit_volumes")
 # Where a mart has always been published with another type than the catalogue's, the type it is published with:
 # the warehouse reads the published files of every run together, so a published column never changes type.
 # (gsp_group_correction.settlement_period is BIGINT, the catalogue's settlement_period INTEGER.)
@@ -109,6 +118,21 @@ def _with_table_tests(entry: dict, dataset: Dataset) -> dict:
     return entry
 
 
+def _optional_lake_location(dataset: Dataset) -> str:
+    """The source location of an optional lake dataset: its files (none is no rows), with its partition column
+    read as text where it has one. No braces: dbt-duckdb formats the location with str.format."""
+    items = catalogue.load().items
+    columns = {item.name: item.duckdb_type for item in dataset.columns}
+    columns |= {name: items[name].duckdb_type for name in LAKE_LINEAGE_COLUMNS}
+    options = "hive_partitioning = false"
+    if dataset.name in LAKE_PARTITIONS:
+        columns[LAKE_PARTITIONS[dataset.name]] = "VARCHAR"
+        options = "hive_partitioning = true, hive_types_autocast = false"
+    typed_nulls = ", ".join(f"NULL::{duckdb_type} AS {name}" for name, duckdb_type in columns.items())
+    return (f"(SELECT {', '.join(columns)} FROM (SELECT * FROM read_parquet('{LAKE_LOCATION}/{dataset.name}/**/*.parquet', "
+            f"{options}, allow_empty = true) UNION ALL BY NAME SELECT {typed_nulls} WHERE false))")
+
+
 def dbt_sources() -> str:
     tables = []
     for dataset in map(catalogue.dataset, LAKE_DATASETS):
@@ -118,6 +142,8 @@ def dbt_sources() -> str:
             "config": {"external_location": f"{LAKE_LOCATION}/{dataset.name}/**/*.parquet"},
             "columns": _dbt_columns(dataset, with_types=False),
         }
+        if dataset.name in OPTIONAL_LAKE_DATASETS:
+            entry["config"]["external_location"] = _optional_lake_location(dataset)
         tables.append(_with_table_tests(entry, dataset))
     items = catalogue.load().items
     tables.append({
@@ -468,7 +494,7 @@ def reason_codes() -> str:
         "rules, the others from its `reason_codes`; `{name}` stands for what is filled in when the code is given.",
         "",
     ]
-    for name in ("consumption", "registrations"):
+    for name in ("consumption", "registrations", "registration_updates", "register_reads"):
         lines += [f"## Ingestion: {name} rows", ""]
         lines += _code_table([(r.reason_code, r.reason) for item in catalogue.dataset(name).columns for r in rules_for(item)])
     parameters = reason_parameters()
@@ -495,6 +521,7 @@ def dbt_catalogue_macros() -> str:
     rule of registrations and the correction identity's tolerance."""
     from pipelines.catalogue.sql_rules import newest_version
     from pipelines.core.mpan import CHECK_WEIGHTS
+    from pipelines.reference.registration_history import updates_applied_sql
 
     tolerance = dict(catalogue.load().settlement_rules["correction_identity"].parameters)["tolerance_kwh"]
     return "\n".join([
@@ -509,6 +536,13 @@ def dbt_catalogue_macros() -> str:
         "    catalogue's `newest` rule of registrations). -#}",
         "{% macro registrations_newest_snapshot_date() -%}",
         newest_version(catalogue.dataset("registrations")),
+        "{%- endmacro %}",
+        "",
+        "{#- The current registration history: the rows of the newest snapshot holding each MPAN (newest_snapshot),",
+        "    with the registration updates sent after it applied in updated_at order (CONTRACT.md;",
+        "    pipelines/reference/registration_history.py, which the warehouse view registrations_current uses too). -#}",
+        "{% macro registration_updates_applied(newest_snapshot, updates) -%}",
+        updates_applied_sql("{{ newest_snapshot }}", "{{ updates }}"),
         "{%- endmacro %}",
         "",
         "{#- How far the signed corrected volumes of a GSP Group and period may be from its GSP Group Take, in kWh",
@@ -546,6 +580,11 @@ def expected_artefacts(root: Path = PROJECT_ROOT) -> dict[Path, str]:
     for dataset in catalogue.load().datasets.values():
         artefacts[Path(f"expectations/suites/{dataset.name}.json")] = json.dumps(gx_suite(dataset), indent=2) + "\n"
     artefacts[Path("expectations/suites/settlement.json")] = json.dumps(settlement_suite(), indent=2) + "\n"
+    # the JSON Schema of each outbound flow's DIP-style messages (docs/interfaces/<flow>_flow.md)
+    from pipelines.catalogue.dip_schema import flow_message_schema, outbound_flows
+    for flow in outbound_flows():
+        artefacts[Path(f"docs/interfaces/schemas/{flow.schema_file}")] = (
+            json.dumps(flow_message_schema(flow.name), indent=2) + "\n")
     return artefacts
 
 

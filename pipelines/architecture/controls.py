@@ -131,8 +131,9 @@ CONTROLS = {
         Control("segregation", "Per-participant segregation",
                 "each participant receives only its own data: a supplier its volumes, a distributor its network's "
                 "DUoS volumes, a data service its refusals, the SAA the BM Unit volumes",
-                planned="not built yet: today every output of a run is published to one outbound directory for the "
-                        "market-wide data service (capability \"Give each participant only its own data\")"),
+                (f"{_T}participants.py::test_property_a_folder_holds_only_its_recipients_rows_listed_in_its_manifest",
+                 f"{_T}participants.py::test_the_suppliers_files_together_are_supplier_volumes",
+                 f"{_T}participants.py::test_a_data_service_gets_exactly_its_refused_values")),
         Control("concurrency", "One settlement of a date at a time",
                 "a second settlement of the same date is refused while the first proceeds; ingestion beside a "
                 "settlement corrupts neither",
@@ -252,7 +253,7 @@ FRAMEWORKS = {
                           "all energy data should be published openly unless there is a specific reason not to",
                           "dbp_presumed_open", ("segregation", "file_modes"),
                           "settlement volumes are commercially sensitive per participant: outputs are owner-only "
-                          "by default, and giving each participant only its own data is planned"),
+                          "by default, and each participant's folder holds only its own data"),
                    Mapped("Personal data is restricted",
                           "personal data (protected by UK GDPR)", "dbp_presumed_open", ("personal_data",),
                           "MPANs are kept (they are settlement's key); addresses and postcodes never pass ingestion"))),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipelines import catalogue
 from pipelines.architecture.catalogue_artefacts import _rule
-from pipelines.catalogue.dip_schema import ENVELOPE_FIELDS, PERIOD_FIELDS, dip_consumption_schema
+from pipelines.catalogue.dip_schema import ENVELOPE_FIELDS, PERIOD_FIELDS, dip_consumption_schema, outbound_flows
 from pipelines.catalogue.sql_rules import rules_for
 
 SCHEMA_FILE = Path("docs/interfaces/schemas/dip_consumption_message.schema.json")
@@ -54,10 +54,23 @@ def interfaces() -> list[Interface]:
         found.append(Interface(
             "registrations", f"Registration snapshots ({FORMAT_NAMES[suffix]})", "consumed", "REGS", "VAS",
             f"`DIR/registrations/*{suffix}`", FORMAT_NAMES[suffix], "registrations", "`mhhs ingest` (pipelines/ingest/)"))
+    for suffix in LANDING_FORMATS.get("registration_updates", ()):
+        found.append(Interface(
+            "registration_updates", f"Registration updates ({FORMAT_NAMES[suffix]})", "consumed", "REGS", "VAS",
+            f"`DIR/registration_updates/*{suffix}`", FORMAT_NAMES[suffix], "registration_updates",
+            "`mhhs ingest` (pipelines/ingest/); applied by the dbt model int_registrations_current"))
+    for suffix in LANDING_FORMATS.get("register_reads", ()):
+        found.append(Interface(
+            "register_reads", f"Register reads ({FORMAT_NAMES[suffix]})", "consumed", "DS", "VAS",
+            f"`DIR/register_reads/*{suffix}`", FORMAT_NAMES[suffix], "register_reads",
+            "`mhhs ingest` (pipelines/ingest/); read by the dbt model stg_lake__register_reads"))
     found.append(Interface(
         "standing_data_files", "Standing data files", "consumed", "ISD", "VAS", "`--standing-data DIR/<file>.csv`",
         "CSV", None, "`mhhs settle` (pipelines/reference/standing_data/)"))
     outputs = [d.name for d in catalogue.datasets_of_kind("output")]
+    # a published table is described by the catalogue dataset of its name: an output's, or the standing file whose
+    # columns it has (load_shapes: one run's output is another's standing data input)
+    described = set(catalogue.load().datasets)
     for name in dict.fromkeys([*PUBLISHED_TABLES, *outputs]):
         if name == "quarantine":
             found.append(Interface(
@@ -66,12 +79,18 @@ def interfaces() -> list[Interface]:
         else:
             found.append(Interface(
                 name, f"Published output `{name}`", "produced", "VAS", "MDS", f"`OUT/<run_type>/<settlement_date>/{name}.csv` "
-                "and `.parquet`", "CSV and Parquet", name if name in outputs else None, "`mhhs settle` (pipelines/settle/publish.py)"))
+                "and `.parquet`", "CSV and Parquet", name if name in described else None, "`mhhs settle` (pipelines/settle/publish.py)"))
     found.append(Interface(
         "data_quality_report", f"Data-quality report `{REPORT_FILE}`", "produced", "VAS", "Auditors",
         f"`OUT/<run_type>/<settlement_date>/{REPORT_FILE}`", "HTML (self-contained)", None,
         "the publication gate", in_code=_named_in_code(REPORT_FILE)))
     return found
+
+
+def outbound_flow_pages() -> set[str]:
+    """The hand-written pages of the participants' flows (pipelines.catalogue.dip_schema.outbound_flows), one per
+    flow: docs/interfaces/<flow>_flow.md."""
+    return {f"{flow.name}_flow" for flow in outbound_flows()}
 
 
 def _named_in_code(file_name: str) -> bool:
@@ -160,7 +179,10 @@ def index(found: list[Interface], roles: dict) -> str:
         status = "" if i.in_code else " (contract; not yet in the code)"
         lines.append(f"| [{i.title}]({i.name}.md){status} | {i.direction} | {roles[i.sender].name} → {roles[i.receiver].name} "
                      f"| {i.location} | {i.file_format} |")
-    lines += ["", f"JSON Schema of DIP-style consumption messages: [`{SCHEMA_FILE.name}`](schemas/{SCHEMA_FILE.name}).", ""]
+    lines += ["", "The data flows to each market participant (produced per run, each recipient its own folder): "
+              "[participant_flows.md](participant_flows.md): "
+              + ", ".join(f"[`{flow.name}`]({flow.name}_flow.md)" for flow in outbound_flows()) + ".", "",
+              f"JSON Schema of DIP-style consumption messages: [`{SCHEMA_FILE.name}`](schemas/{SCHEMA_FILE.name}).", ""]
     return "\n".join(lines)
 
 

@@ -75,8 +75,6 @@ class Process:
 
 
 _DBT = "dbt_project/models"
-_BUILD_SHAPES = "Build shapes from each day's actual data and publish them (`load_shapes`)"
-_OWN_DATA = "Give each participant only its own data (supplier, distributor, data service, SAA)"
 
 PROCESSES = (
     Process(
@@ -99,8 +97,8 @@ PROCESSES = (
          Step("DIP", "DS", "service appointment"),
          Step("REGS", "VAS", "registration snapshot", ("pipelines/ingest/registrations.py",
                                                        f"{_DBT}/intermediate/int_registrations_in_force.sql"), HERE),
-         Step("REGS", "VAS", "registration update (one MPAN)", (), NOT_YET,
-              "Apply registration updates one MPAN at a time")),
+         Step("REGS", "VAS", "registration update (one MPAN)",
+              ("pipelines/ingest/updates.py", f"{_DBT}/intermediate/int_registrations_current.sql"), HERE)),
         ("css",),
     ),
     Process(
@@ -127,7 +125,7 @@ PROCESSES = (
          Step("VAS", "VAS", "validate, choose the current value, flag for review",
               (f"{_DBT}/intermediate/int_consumption_checked.sql", f"{_DBT}/intermediate/int_consumption_current.sql",
                f"{_DBT}/intermediate/int_review_flags.sql"), HERE),
-         Step("VAS", "DS", "refused values (IF-014)", (), NOT_YET, "Receive its refused values (IF-014)")),
+         Step("VAS", "DS", "refused values (IF-014)", ("pipelines/outputs/participants.py",), HERE)),
         ("bsc_s2", "nhhda", "dwg"),
     ),
     Process(
@@ -159,14 +157,17 @@ PROCESSES = (
         "and shape register reads of customers without half-hourly consent.",
         (Step("PROFILE", "SVAA", "profile coefficients per profile class"),
          Step("SVAA", "SVAA", "daily profile coefficients per GSP Group")),
-        (Step("VAS", "LSS", "actual half-hourly data per category", (), NOT_YET, _BUILD_SHAPES),
-         Step("LSS", "LSS", "shape and annual total per category and period", (), NOT_YET, _BUILD_SHAPES),
-         Step("LSS", "MDS", "published load shapes", (), NOT_YET, _BUILD_SHAPES),
-         Step("LSS", "VAS", "shapes for estimation (standing data or the seasonal default)",
+        (Step("VAS", "LSS", "actual half-hourly data per category", (f"{_DBT}/intermediate/int_load_shape_actuals.sql",),
+              HERE),
+         Step("LSS", "LSS", "shape and annual total per category and period",
+              (f"{_DBT}/intermediate/int_load_shapes_of_the_day.sql", f"{_DBT}/intermediate/int_load_shapes.sql"), HERE),
+         Step("LSS", "MDS", "published load shapes", (f"{_DBT}/marts/load_shapes.sql", "pipelines/settle/load_shape_history.py"),
+              HERE),
+         Step("LSS", "VAS", "shapes for estimation and shaping (standing data, else the LSS's own)",
               (f"{_DBT}/staging/stg_standing__load_shapes.sql", f"{_DBT}/staging/stg_standing__load_shape_default.sql"),
               HERE),
-         Step("DS", "VAS", "register reads (daily or monthly consent)", (), NOT_YET,
-              "Shape register reads of daily or monthly consent into half hours")),
+         Step("DS", "VAS", "register reads (daily or monthly consent), shaped into half hours",
+              ("pipelines/ingest/command.py", f"{_DBT}/intermediate/int_register_reads_shaped.sql"), HERE)),
         ("bsc_s2", "lss"),
     ),
     Process(
@@ -218,9 +219,10 @@ PROCESSES = (
          Step("NHHDA", "DIST", "DUoS data")),
         (Step("VAS", "MDS", "gated outputs, all or nothing", ("pipelines/settle/publish.py", "pipelines/quality/gate.py"),
               HERE),
-         Step("MDS", "SUP", "its own volumes (D0398, D0400)", (), NOT_YET, _OWN_DATA),
-         Step("MDS", "DIST", "DUoS volumes of its network", (), NOT_YET, _OWN_DATA),
-         Step("MDS", "SAA", "BM Unit volumes", (), NOT_YET, _OWN_DATA),
+         Step("MDS", "SUP", "its own volumes (D0398, D0400)", ("pipelines/outputs/participants.py",), HERE),
+         Step("MDS", "DIST", "DUoS volumes of its network", ("pipelines/outputs/participants.py",), HERE),
+         Step("MDS", "SAA", "BM Unit volumes", (f"{_DBT}/marts/bm_unit_volumes.sql", "pipelines/outputs/participants.py"),
+              HERE),
          Step("VAS", "Auditors", "data-quality report", ("pipelines/quality/report.py",), HERE)),
         ("bsc_s2",),
     ),

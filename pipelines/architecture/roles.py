@@ -35,7 +35,7 @@ FLOWS = (
     Flow("DIP", "VAS", "UTC period consumption (DIP-style JSON)", ("consumption_json",)),
     Flow("DS", "VAS", "UTC period consumption (CSV / Parquet files)", ("consumption_csv", "consumption_parquet")),
     Flow("DS", "VAS", "register reads (daily or monthly consent)", ("register_reads",)),
-    Flow("VAS", "DS", "rejected consumption (IF-014), defaulted data (IF-013)", ("rejections",)),
+    Flow("VAS", "DS", "rejected consumption (IF-014), defaulted data (IF-013)", ("data_service_rejections_flow",)),
     Flow("ISD", "VAS", "GSP Groups, line loss factors, CCCs, calendar", ("standing_data_files",)),
     Flow("DIST", "ISD", "LLF classes and line loss factors"),
     Flow("CDCA", "VAS", "GSP Group Take (gsp_group_take.csv)", ("standing_data_files",)),
@@ -44,9 +44,9 @@ FLOWS = (
     Flow("LSS", "MDS", "published load shapes (public)", ("load_shapes",)),
     Flow("VAS", "MDS", "supplier volumes, GSP Group Correction, runs, review flags",
          ("supplier_volumes", "gsp_group_correction", "settlement_runs", "review_flags")),
-    Flow("MDS", "SUP", "each supplier its own volumes (D0398, D0400)", ("supplier_flows",)),
-    Flow("MDS", "DIST", "DUoS volumes per LLFC and supplier, own network only", ("duos_volumes",)),
-    Flow("MDS", "SAA", "BM Unit volumes for imbalance settlement", ("bm_unit_volumes",)),
+    Flow("MDS", "SUP", "each supplier its own volumes (D0398, D0400)", ("supplier_volumes_flow",)),
+    Flow("MDS", "DIST", "DUoS volumes per LLFC and supplier, own network only", ("duos_volumes_flow",)),
+    Flow("MDS", "SAA", "BM Unit volumes for imbalance settlement", ("bm_unit_volumes_flow",)),
     Flow("VAS", "Auditors", "data-quality report", ("data_quality_report",)),
     Flow("VAS", "Analysts", "warehouse views, quarantine", ("quarantine",)),
     Flow("SUP", "TDC", "trading dispute"),
@@ -88,7 +88,7 @@ def page(interface_names: set[str]) -> str:
         "requirements 1 to 5). Thick arrows are flows this system implements (an interface in the code carries "
         "them); dashed grey arrows are flows of the market that this system does not implement, or not yet. "
         "Inside the box: the roles this system performs in whole or in part (volume allocation; publication; "
-        "load shaping, of which it uses shapes but does not yet build them).",
+        "load shaping).",
         "",
         "```mermaid",
         communication_diagram(interface_names),

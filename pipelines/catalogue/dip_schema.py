@@ -7,6 +7,7 @@ SQL rules, which name the rule exactly (MPAN_CORE_CHECK_DIGIT, KWH_TOO_MANY_DECI
 """
 
 import copy
+from dataclasses import dataclass, replace
 from functools import cache
 
 from pipelines import catalogue
@@ -164,3 +165,169 @@ def message_faults(message) -> tuple[str | None, dict[int, str]]:
         else:
             periods[period] = code
     return next((code for code in _SEVERITY if code in whole), None), periods
+
+
+# ---- outbound flows: the data each market participant receives (CONTRACT.md, "The data flows to each market
+# participant"), as CSV and as DIP-style JSON messages ---------------------------------------------------------
+#
+# Each flow is named, not numbered: the public MHHS interface ids of these flows were not confirmed (DOMAIN.md
+# section 2), so none is invented. Its columns are catalogue items, so its CSV header, its JSON Schema and its
+# docs page say the same thing. A message is one recipient's file: CommonBlock S0 (flow name and schema version),
+# S1 (sender: the Volume Allocation Service, and when the run published), A0 (the one recipient), no M0 (a flow
+# is about many MPANs, or none); CustomBlock the run and the rows, each row an object keyed by column name.
+
+FLOW_SCHEMA_VERSION = "1.0"
+FLOW_SENDER_ROLE = "VAS"
+SAA_ID = "SAA"  # the Settlement Administration Agent: one recipient, named by its role
+# The folder kinds under OUT/<run_type>/<settlement_date>/participants/, and the catalogue item naming a recipient
+# of each (None: the SAA, the only recipient of its kind).
+RECIPIENT_ITEMS = {"supplier": "supplier_id", "distributor": "distributor_id", "data_service": "data_service_id",
+                   "saa": None}
+
+
+@dataclass(frozen=True)
+class OutboundFlow:
+    name: str  # the flow's name: its CSV and JSON file stem, S0.flowName and its schema file
+    title: str
+    recipient: str  # folder kind (RECIPIENT_ITEMS)
+    description: str
+    columns: tuple[Item, ...]
+    order: str  # the row order of its files, so a rerun writes identical files
+    file_stem: str | None = None  # its files' name in the recipient's folder (CONTRACT.md), else its name
+
+    @property
+    def csv_file(self) -> str:
+        return f"{self.file_stem or self.name}.csv"
+
+    @property
+    def json_file(self) -> str:
+        return f"{self.file_stem or self.name}.json"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    @property
+    def schema_file(self) -> str:
+        return f"{self.name}_flow.schema.json"
+
+
+def _items(*names: str, **refined: dict) -> tuple[Item, ...]:
+    items = catalogue.load().items
+    return tuple(replace(items[name], **refined.get(name, {})) for name in names)
+
+
+@cache
+def outbound_flows() -> tuple[OutboundFlow, ...]:
+    supplier_volumes, bm_unit_volumes = catalogue.dataset("supplier_volumes"), catalogue.dataset("bm_unit_volumes")
+    as_received = {"type": "string", "pattern": None, "checks": (), "nullable": True}
+    return (
+        OutboundFlow(
+            "supplier_volumes", "Supplier volumes (to each supplier)", "supplier",
+            "That supplier's rows of the run's supplier_volumes: its BM Unit volumes per CCC and period, before and "
+            "after GSP Group Correction (the content of the D0398/D0400 family of settlement reports).",
+            supplier_volumes.columns, "settlement_period, gsp_group_id, bm_unit_id, ccc_id"),
+        OutboundFlow(
+            "duos_volumes", "DUoS volumes (to each distributor)", "distributor",
+            "The metered volume before losses of the MPANs whose core begins with the distributor's id, per settlement "
+            "period, LLFC, supplier, measurement quantity and actual/estimated, for use-of-system charging.",
+            _items("run_id", "settlement_date", "settlement_period", "distributor_id", "llfc_id", "supplier_id",
+                   "measurement_quantity", "actual_estimated", "mpan_count", "kwh", **{
+                       "actual_estimated": {"description": "Whether the values summed were actual (A) or estimated (E: "
+                                                           "by the data service or by settlement) in the period."},
+                       "mpan_count": {"description": "MPANs with a value in the period counted in the row: an MPAN "
+                                                     "counts once per period and quantity, in the A or the E row."},
+                       "kwh": {"description": "Metered volume before losses: the sum of the MPANs' settled values "
+                                              "(after estimation) in the period."}}),
+            "settlement_period, llfc_id, supplier_id, measurement_quantity, actual_estimated"),
+        OutboundFlow(
+            "data_service_rejections", "Rejections (to each data service)", "data_service",
+            "The values the data service sent that ingestion (the landing row, for the settlement date) or this "
+            "settlement run (the value) refused, and why: the content of IF-014 \"Rejected - UTC Settlement Period "
+            "Consumption Data\", without claiming its format.",
+            _items("source_file", "row_number", "reason_code", "reason", "mpan_core", "utc_period_start", **{
+                "row_number": {"description": "1-based data row number in the landing file of a row ingestion "
+                                              "refused; empty for a value this run refused (the lake keeps MPAN-days, "
+                                              "not landing rows)."},
+                "mpan_core": as_received | {"description": "The MPAN core as sent (empty when the row had none "
+                                                           "readable)."},
+                "utc_period_start": as_received | {"description": "The UTC period start as sent, or for a value this "
+                                                                  "run refused its period start as YYYY-MM-DDTHH:MM:SSZ "
+                                                                  "(empty when the row had none readable)."}}),
+            "source_file, row_number, mpan_core, utc_period_start, reason_code", file_stem="rejections"),
+        OutboundFlow(
+            "bm_unit_volumes", "BM Unit volumes (to the Settlement Administration Agent)", "saa",
+            "All of the run's bm_unit_volumes, for imbalance settlement.",
+            bm_unit_volumes.columns, "settlement_period, gsp_group_id, supplier_id, bm_unit_id"),
+    )
+
+
+def outbound_flow(name: str) -> OutboundFlow:
+    return next(flow for flow in outbound_flows() if flow.name == name)
+
+
+def _outbound_item_schema(item: Item) -> dict:
+    """A column of an outbound row: its catalogue item as JSON Schema, decimals as exact strings (signed
+    where the item may be negative), empty values as null where the column may be empty."""
+    schema = item_schema(item)
+    if item.type == "decimal":
+        places = "+" if item.scale is None else "{1," + str(item.scale) + "}"
+        sign = "" if item.min is not None and item.min >= 0 else "-?"
+        schema |= {"type": "string", "pattern": f"^{sign}[0-9]+(\\.[0-9]{places})?$"}
+        schema.pop("minimum", None)
+        schema.pop("maximum", None)
+    if item.nullable:
+        schema["type"] = [schema["type"], "null"]
+        if "enum" in schema:
+            schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+@cache
+def flow_message_schema(name: str) -> dict:
+    """JSON Schema of one recipient's message of the flow, generated from the catalogue."""
+    flow = outbound_flow(name)
+    items = catalogue.load().items
+    recipient_item = RECIPIENT_ITEMS[flow.recipient]
+    recipient_id = (item_schema(items[recipient_item]) if recipient_item
+                    else {"type": "string", "const": SAA_ID, "description": "The Settlement Administration Agent."})
+    row = _object({item.name: _outbound_item_schema(item) for item in flow.columns}, flow.column_names,
+                  "One row of the flow's CSV file, keyed by column name.") | {"additionalProperties": False}
+    common = {
+        "S0": _object({"flowName": {"type": "string", "const": flow.name, "description": "The flow's name (no "
+                                    "official interface id: none was confirmed from a public source)."},
+                       "schemaVersion": {"type": "string", "enum": [FLOW_SCHEMA_VERSION],
+                                         "description": "Version of this message format."}},
+                      ["flowName", "schemaVersion"]),
+        "S1": _object({"senderRole": {"type": "string", "const": FLOW_SENDER_ROLE,
+                                      "description": "The Volume Allocation Service, central settlement."},
+                       "sentAt": item_schema(items["succeeded_at"]) | {"description": "When the run published "
+                                                                                       "the flow (its succeeded_at)."}},
+                      ["senderRole", "sentAt"]),
+        "A0": {"type": "array", "minItems": 1, "maxItems": 1, "description": "The one recipient of the message.",
+               "items": _object({"recipientRole": {"type": "string", "const": flow.recipient},
+                                 "recipientId": recipient_id}, ["recipientRole", "recipientId"])},
+    }
+    custom = {"runId": item_schema(items["run_id"]), "runType": item_schema(items["run_type"]),
+              "settlementDate": item_schema(items["settlement_date"]),
+              "rows": {"type": "array", "items": row, "description": "Every row of the recipient's CSV file, "
+                                                                     "in its order."}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"urn:mhhs-settlement:flow:{flow.name}",
+        "title": f"DIP-style message: {flow.title}",
+        "description": f"{flow.description} Generated from pipelines/catalogue/catalogue.yml by `make catalogue` "
+                       "(pipelines/catalogue/dip_schema.py); do not edit.",
+        **_object({"CommonBlock": _object(common, ["S0", "S1", "A0"]),
+                   "CustomBlock": _object(custom, ["runId", "runType", "settlementDate", "rows"])},
+                  ["CommonBlock", "CustomBlock"]),
+    }
+
+
+@cache
+def flow_validator(name: str):
+    from jsonschema import Draft202012Validator
+
+    schema = flow_message_schema(name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)

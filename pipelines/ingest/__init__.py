@@ -6,9 +6,10 @@ accepted rows and quarantined rows with a reason code; for every file rows in = 
 quarantined, recorded in the ingestion log with the file's SHA-256. A file that cannot be read at all is
 kept whole under refused_files/ with its reason.
 
-Consumption lands one row per MPAN-day submission (mpan, quantity, settlement date, data service,
-received_at) with the values of up to 50 settlement periods as columns: joins and aggregation over that
-shape are much faster than over one row per period (ARCHITECTURE.md).
+The landing folders are registrations/, registration_updates/, consumption/ and register_reads/
+(landing.LANDING_FORMATS). Consumption lands one row per MPAN-day submission (mpan, quantity, settlement
+date, data service, received_at) with the values of up to 50 settlement periods as columns: joins and
+aggregation over that shape are much faster than over one row per period (ARCHITECTURE.md).
 
 The modules follow the steps of docs/ingestion.md; file.ingest_file runs them for one file:
 
@@ -21,7 +22,8 @@ The modules follow the steps of docs/ingestion.md; file.ingest_file runs them fo
     check          3. check in bulk: the catalogue's rules on each column's distinct values
     consumption    4-6 for consumption: gather (gather, passes, encoding), look again (reread,
                       duplicates), write (write)
-    registrations  3-6 for a registration snapshot
+    registrations  3-6 for the datasets checked row by row: registration snapshots and updates, register reads
+    updates        5 for registration updates: an update_id already used, with the same content or other
     quarantine     6. the refused rows, with their reasons and raw records
     commit         6. staged files moved into place, then the ingestion log entry
     refusal        a whole file refused, or an unsafe entry recorded unread

@@ -15,6 +15,8 @@ from pipelines.ingest.source import Source
 from pipelines.ingest.sql import identifier
 from pipelines.reference.lake import LONDON
 
+# The longest interval a register read may cover, in days (both ends inclusive).
+MAX_READ_DAYS = 31
 # The consumption columns that vary between the periods of one MPAN-day submission.
 PERIOD_COLUMNS = ("utc_period_start", "kwh", "quality_flag")
 DISTINCT_VALUES = "distinct_values"
@@ -156,9 +158,16 @@ def typed_value(dataset: catalogue.Dataset, checks: ValueChecks, n: int, column:
 
 
 def _cross_column_rules(dataset: catalogue.Dataset) -> list[tuple[str, str]]:
-    """Rules across columns, as (reason code, SQL over the typed columns t_<name>)."""
-    if dataset.name == "registrations":
+    """Rules across columns, as (reason code, SQL over the typed columns t_<name>), checked after every column's
+    own rules, in this order."""
+    if dataset.name in ("registrations", "registration_updates"):
+        # an update with its end before its start cannot be applied: refused here, never reaching settlement
         return [("EFFECTIVE_TO_BEFORE_FROM", "t_effective_to_date < t_effective_from_date")]
+    if dataset.name == "register_reads":
+        return [("READ_END_BEFORE_START", "t_read_end_date < t_read_start_date"),
+                # at most 31 days, one calendar month at the longest; stg_lake__register_reads relies on it to
+                # read the lake folders of two months only
+                ("READ_LONGER_THAN_A_MONTH", f"t_read_end_date - t_read_start_date > {MAX_READ_DAYS - 1}")]
     return []
 
 

@@ -8,7 +8,7 @@ from pipelines.core.progress import QUIET, Progress
 from pipelines.ingest.connections import FileConnections
 from pipelines.ingest.file import ingest_file
 from pipelines.ingest.identify import file_id, sha256_of
-from pipelines.ingest.landing import landing_files, unsafe
+from pipelines.ingest.landing import LANDING_FORMATS, landing_files, unsafe
 from pipelines.ingest.refusal import refuse_unsafe, unsafe_id
 from pipelines.ingest.summary import FileResult, IngestSummary
 from pipelines.reference.lake import Lake
@@ -21,7 +21,8 @@ def ingest(landing_dir: Path, data_dir: Path, progress: Progress = QUIET) -> Ing
         raise MhhsError(f"landing directory {landing_dir} does not exist")
     files = landing_files(landing_dir)
     if not files:
-        raise MhhsError(f"no landing files under {landing_dir}/consumption/ or {landing_dir}/registrations/")
+        folders = ", ".join(f"{name}/" for name in LANDING_FORMATS)
+        raise MhhsError(f"no landing files under {landing_dir}/ in any of its folders {folders}")
     lake = Lake(data_dir)
     lake.create()
     with ingestion_lock(lake.data_dir):
@@ -38,7 +39,7 @@ def ingest(landing_dir: Path, data_dir: Path, progress: Progress = QUIET) -> Ing
 
 
 def ingest_landing_file(landing_dir: Path, relative: str, data_dir: Path) -> FileResult:
-    """Ingest one landing file (`relative` to `landing_dir`, under consumption/ or registrations/).
+    """Ingest one landing file (`relative` to `landing_dir`, directly under one of the landing folders).
 
     The same commit as `mhhs ingest`: its rows count only once its ingestion log entry exists, and a file
     already ingested is skipped; an unsafe entry is refused unread. Ingestions of one lake take turns (they
@@ -47,8 +48,9 @@ def ingest_landing_file(landing_dir: Path, relative: str, data_dir: Path) -> Fil
     landing_dir = Path(landing_dir)
     path = landing_dir / relative
     dataset_name = Path(relative).parts[0]
-    if dataset_name not in ("consumption", "registrations") or len(Path(relative).parts) != 2:
-        raise MhhsError(f"{relative} is not a landing file under {landing_dir}/consumption/ or registrations/")
+    if dataset_name not in LANDING_FORMATS or len(Path(relative).parts) != 2:
+        raise MhhsError(f"{relative} is not a landing file directly under one of {landing_dir}'s folders "
+                        f"{', '.join(f'{name}/' for name in LANDING_FORMATS)}")
     lake = Lake(data_dir)
     with ingestion_lock(lake.data_dir):
         lake.create()

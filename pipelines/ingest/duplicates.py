@@ -1,6 +1,7 @@
 """Rows with the same key told apart: exact repeats after the first are DUPLICATE_ROW, a key with differing
-values is CONFLICTING_DUPLICATE (every copy). Used on a consumption file's suspects (reread.py) and on a
-registration snapshot's repeated keys (registrations.py)."""
+values is CONFLICTING_DUPLICATE (every copy). Used on a consumption file's suspects (reread.py) and on the
+repeated keys of a registration snapshot or register read file (registrations.py); a registration update's
+update_id is told apart by updates.py instead."""
 
 from pipelines import catalogue
 
@@ -9,7 +10,7 @@ from pipelines import catalogue
 # which does not know appointments; settlement refuses a service not appointed (DATA_SERVICE_NOT_APPOINTED).
 VALUE_COLUMNS = {
     name: [c for c in catalogue.dataset_columns(name) if c not in catalogue.dataset(name).key]
-    for name in ("consumption", "registrations")
+    for name in ("consumption", "registrations", "register_reads")
 }
 DUPLICATE_ROWS = "duplicate_rows"
 

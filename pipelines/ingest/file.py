@@ -18,7 +18,7 @@ from pipelines.ingest.quarantine import combine_quarantine
 from pipelines.ingest.read import read_rows, refusal_of
 from pipelines.ingest.reasons import FileRefused
 from pipelines.ingest.refusal import refuse
-from pipelines.ingest.registrations import ingest_registrations
+from pipelines.ingest.registrations import ingest_row_by_row
 from pipelines.ingest.summary import FileResult
 from pipelines.reference.lake import Lake
 
@@ -56,8 +56,10 @@ def _ingest_new_file(lake: Lake, path: Path, relative: str, dataset_name: str, s
         except duckdb.InvalidInputException as error:
             raise refusal_of(error) from None
         # 4. gather, 5. look again at the few, 6. write (and the quarantine's parts)
-        ingest_rows = ingest_consumption if dataset_name == "consumption" else ingest_registrations
-        result.rows_accepted = ingest_rows(con, source, checks, dataset, staging, content, relative)
+        if dataset_name == "consumption":
+            result.rows_accepted = ingest_consumption(con, source, checks, dataset, staging, content, relative)
+        else:  # registration snapshots and updates, register reads
+            result.rows_accepted = ingest_row_by_row(con, source, checks, dataset, staging, content, relative, lake)
         result.rejections = combine_quarantine(con, staging)
         result.rows_quarantined = sum(result.rejections.values())
         result.rows_in = result.rows_accepted + result.rows_quarantined

@@ -5,17 +5,23 @@ from pathlib import Path
 
 from pipelines.ingest.reasons import FileRefused
 
-# Landing folders and the formats each accepts.
-LANDING_FORMATS = {"registrations": (".csv",), "consumption": (".csv", ".parquet", ".json")}
+# Landing folders and the formats each accepts, in the order a landing directory is ingested (registration data
+# first; the order decides nothing about the outcome: each file is committed on its own).
+LANDING_FORMATS = {"registrations": (".csv",), "registration_updates": (".csv",),
+                   "consumption": (".csv", ".parquet", ".json"), "register_reads": (".csv",)}
+# Landing folders from the Registration Service, whose files may carry columns outside the data catalogue that
+# identify a person or premises (an address, a postcode): those never leave ingestion, not even in quarantine.
+PERSONAL_DATA_FOLDERS = ("registrations", "registration_updates")
 
 _UNSAFE_NAME = re.compile(r"\.\.|[/\\\x00-\x1f\x7f]")
 
 
 def landing_files(landing_dir: Path) -> list[tuple[Path, str]]:
-    """Every entry directly under DIR/registrations/ and DIR/consumption/ except folders and hidden files,
-    registrations first, in name order."""
+    """Every entry directly under each landing folder of DIR (LANDING_FORMATS: registrations/,
+    registration_updates/, consumption/, register_reads/) except folders and hidden files, folder by folder in
+    that order, each in name order."""
     found = []
-    for dataset_name in ("registrations", "consumption"):
+    for dataset_name in LANDING_FORMATS:
         folder = landing_dir / dataset_name
         if folder.is_dir():
             found += [(p, dataset_name) for p in sorted(folder.iterdir())

@@ -30,13 +30,13 @@ def quarantine_refused_rows(con, checked: str, dataset: catalogue.Dataset, sourc
 
 
 def quarantine_duplicates(con, duplicates: str, raw_records: str, source_file: str, staging: Path) -> Path:
-    """The table `duplicates` (duplicates.find_duplicates) into the part DUPLICATES_PART, with raw records from
-    `raw_records` (SQL of row_number, raw_record)."""
+    """The table `duplicates` (row_number, reason_code: duplicates.find_duplicates, updates.find_reused_update_ids)
+    into the part DUPLICATES_PART, with raw records from `raw_records` (SQL of row_number, raw_record)."""
     target = staging / DUPLICATES_PART
+    reasons = " ".join(f"WHEN '{code}' THEN {literal(text)}" for code, text in ROW_REASONS.items())
     con.execute(
         f"COPY (SELECT {literal(source_file)} AS source_file, d.row_number, d.reason_code, CASE d.reason_code "
-        f"WHEN 'DUPLICATE_ROW' THEN {literal(ROW_REASONS['DUPLICATE_ROW'])} "
-        f"ELSE {literal(ROW_REASONS['CONFLICTING_DUPLICATE'])} END AS reason, r.raw_record "
+        f"{reasons} END AS reason, r.raw_record "
         f"FROM {duplicates} d JOIN (SELECT row_number, raw_record FROM ({raw_records})) r USING (row_number) "
         f"ORDER BY d.row_number) TO {literal(str(target))} (FORMAT parquet)"
     )

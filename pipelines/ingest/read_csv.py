@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from pipelines import catalogue
 from pipelines.ingest.identify import Content
+from pipelines.ingest.landing import PERSONAL_DATA_FOLDERS
 from pipelines.ingest.reasons import FILE_REASONS, MAX_LINE_BYTES, FileRefused
 from pipelines.ingest.source import RowIds, Source
 from pipelines.ingest.sql import identifier, literal
@@ -102,7 +103,7 @@ def csv_source(con, path: Path, dataset: catalogue.Dataset, content: "Future[Con
     plain_columns = ", ".join(f"fields[{positions[c] + 1}] AS {identifier(c)}" for c in dataset.column_names)
     quoted_columns = ", ".join(f"{field(positions[c])} AS {identifier(c)}" for c in dataset.column_names)
     plain_record, quoted_record = "line", "array_to_string(parts, ',')"
-    if dataset.name == "registrations" and field_count > len(dataset.column_names):
+    if dataset.name in PERSONAL_DATA_FOLDERS and field_count > len(dataset.column_names):
         # Registration columns outside the catalogue (an address, a postcode) may identify a person or
         # premises: they never leave ingestion, not even in the quarantine's raw record.
         def record(field_sql) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pipelines.ingest.commit import write_log
 from pipelines.ingest.identify import file_id as id_of
+from pipelines.ingest.landing import PERSONAL_DATA_FOLDERS
 from pipelines.ingest.quarantine import quarantine_whole_file
 from pipelines.ingest.reasons import FileRefused
 from pipelines.ingest.summary import FileResult
@@ -24,7 +25,7 @@ def refuse(lake: Lake, path: Path, relative: str, result: FileResult, file_id: s
     lake.move_into_place(staging / path.name, kept)
     with open(path, "rb") as handle:
         preview = handle.read(RAW_RECORD_PREVIEW_BYTES)
-    if result.dataset == "registrations":  # its rows may hold personal data: show only the header line
+    if result.dataset in PERSONAL_DATA_FOLDERS:  # its rows may hold personal data: show only the header line
         preview = preview.split(b"\n", 1)[0]
     preview = preview.decode("utf-8", errors="replace")
     result.status, result.reason_code, result.reason = "refused", refusal.reason_code, refusal.reason

@@ -1,8 +1,11 @@
 """Step 6's lake write: outputs go to the file's staging folder (lake/.staging/), to be moved into place by
 the commit (commit.py). Consumption is written one Parquet file per settlement date, one row per MPAN-day
-submission with its values in 50 period columns; registrations one file per snapshot date."""
+submission with its values in 50 period columns; the datasets checked row by row one file per folder of their
+LAKE_PARTITIONS (registrations per snapshot date, registration updates per UTC date of updated_at, register
+reads per month of read_end_date)."""
 
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines import catalogue
@@ -60,23 +63,51 @@ def write_consumption(con, submissions: str, dates_of: str, staging: Path, conte
     return con.execute(f"SELECT sum(period_count) FROM read_parquet([{', '.join(literal(str(f)) for f in files)}])").fetchall()[0][0]
 
 
-def write_registrations(con, accepted: str, dataset: catalogue.Dataset, staging: Path, content: "Future[Content]",
-                        source_file: str) -> int:
-    """The accepted registration rows (typed columns t_<name>) into one lake file per snapshot date, in row
-    order; returns the rows written."""
+@dataclass(frozen=True)
+class LakePartition:
+    """How a dataset checked row by row is laid out in the lake: one folder `<name>=<value>` per value of `sql`
+    (over the typed columns t_<name>); `in_file`: whether the files hold the partition column too."""
+
+    name: str
+    sql: str
+    in_file: bool
+
+
+# The lake folders of the datasets checked row by row (docs/ingestion.md, "The lake"):
+#   registrations          snapshot_date=D      the snapshot a row came in (a column of the rows)
+#   registration_updates   updated_date=D       the UTC date of updated_at (a run reads every update: the folders
+#                                               only keep each folder small and say when updates came)
+#   register_reads         read_end_month=YYYY-MM   the month of read_end_date: a read holding settlement date D
+#                                               ends between D and D + 30 days (READ_LONGER_THAN_A_MONTH), so a
+#                                               run reads two folders at most (stg_lake__register_reads)
+LAKE_PARTITIONS = {
+    "registrations": LakePartition("snapshot_date", "t_snapshot_date", in_file=True),
+    "registration_updates": LakePartition("updated_date", "timezone('UTC', t_updated_at)::DATE", in_file=False),
+    "register_reads": LakePartition("read_end_month", "strftime(t_read_end_date, '%Y-%m')", in_file=False),
+}
+
+
+def write_rows(con, accepted: str, dataset: catalogue.Dataset, partition: LakePartition, staging: Path,
+               content: "Future[Content]", source_file: str) -> int:
+    """The accepted rows (typed columns t_<name>) into one lake file per partition value, in row order; returns
+    the rows written."""
     columns = ", ".join(f"t_{c} AS {identifier(c)}" for c in dataset.column_names)
     sha = content.result().sha256
-    rows = f"SELECT {columns}, row_number, {literal(sha)} AS file_sha256, {literal(source_file)} AS source_file FROM {accepted}"
-    snapshot_dates = con.execute(f"SELECT DISTINCT t_snapshot_date FROM {accepted}").fetchall()
-    if len(snapshot_dates) == 1:
-        # one snapshot, as a snapshot file usually is: a plain COPY into its partition costs less than a
+    folder = "" if partition.in_file else f", {partition.sql} AS {identifier(partition.name)}"
+    rows = (f"SELECT {columns}, row_number, {literal(sha)} AS file_sha256, {literal(source_file)} AS source_file{folder} "
+            f"FROM {accepted}")
+    values = con.execute(f"SELECT DISTINCT ({partition.sql})::VARCHAR FROM {accepted}").fetchall()
+    if len(values) == 1:
+        # one partition, as a snapshot file usually is: a plain COPY into its folder costs less than a
         # partitioned COPY
-        target = staging / "registrations" / f"snapshot_date={snapshot_dates[0][0].isoformat()}" / f"{file_id(sha)}_0.parquet"
+        target = staging / dataset.name / f"{partition.name}={values[0][0]}" / f"{file_id(sha)}_0.parquet"
         target.parent.mkdir(parents=True)
-        con.execute(f"COPY ({rows} ORDER BY row_number) TO {literal(str(target))} (FORMAT parquet)")
-    else:
+        written = f"SELECT * EXCLUDE ({identifier(partition.name)}) FROM ({rows})" if folder else rows
+        con.execute(f"COPY ({written} ORDER BY row_number) TO {literal(str(target))} (FORMAT parquet)")
+    elif values:
         con.execute(
-            f"COPY ({rows} ORDER BY row_number) TO {literal(str(staging / 'registrations'))} "
-            f"(FORMAT parquet, PARTITION_BY (snapshot_date), WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN '{file_id(sha)}_{{i}}')"
+            f"COPY ({rows} ORDER BY row_number) TO {literal(str(staging / dataset.name))} "
+            f"(FORMAT parquet, PARTITION_BY ({identifier(partition.name)}), WRITE_PARTITION_COLUMNS {str(partition.in_file).lower()}, "
+            f"FILENAME_PATTERN '{file_id(sha)}_{{i}}')"
         )
     return row_count(con, accepted)

@@ -16,6 +16,7 @@ from pipelines.core import validation
 from pipelines.core.atomic import group_readable, open_to_group, set_published_modes
 from pipelines.core.errors import OutOfMemory, RunStopped
 from pipelines.core.progress import QUIET, Progress
+from pipelines.outputs.participants import PARTICIPANTS_DIR, run_facts, write_participant_flows
 from pipelines.outputs.warehouse import refresh_views
 from pipelines.quality import gate
 from pipelines.quality.gate import GateResult
@@ -91,7 +92,14 @@ def finish_run(run: SettlementRun, checker: gate.GateProcess | None = None,
         progress.step("staging the outputs")
         with combine(run, partitions) as con:
             staged = stage(run, con, succeeded_at)
-        timings["stage"] = round(time.perf_counter() - started, 2)
+            timings["stage"] = round(time.perf_counter() - started, 2)
+            # cut per recipient into staged/ before the gate, so they are published whole with the rest
+            started = time.perf_counter()
+            progress.step("cutting the data flows to each market participant")
+            write_participant_flows(con, run.run_dir, run.data_dir,
+                                    run_facts(run.run_id, run.run_type, run.settlement_date, succeeded_at),
+                                    staged / PARTICIPANTS_DIR)
+            timings["participants"] = round(time.perf_counter() - started, 2)
         started = time.perf_counter()
         progress.step("data-quality gate: waiting for Great Expectations")
         gate_result = checker.result()

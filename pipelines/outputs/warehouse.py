@@ -21,6 +21,7 @@ from pipelines.core.locks import warehouse_lock
 from pipelines.outputs.analyst_views import analyst_view_definitions
 from pipelines.reference.lake import Lake, empty_select
 from pipelines.reference.lake_views import lake_view_definitions
+from pipelines.settle.load_shape_history import warehouse_view_sql as load_shapes_view_sql
 
 # Values a settlement run refused (dbt model int_consumption_refused), in words: the catalogue's reason codes.
 SETTLEMENT_REFUSALS = catalogue.reasons("settlement", "refusals")
@@ -60,13 +61,16 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
                 f"LEFT JOIN ({finished_sql}) f USING (run_dir)"
             )
         }
-    for table in ("supplier_volumes", "gsp_group_correction", "review_flags"):
+    for table in ("supplier_volumes", "gsp_group_correction", "review_flags", "bm_unit_volumes"):
         published = list(runs_dir.glob(f"*/*/v*/published/{table}.parquet"))
         views[table] = (
             f"SELECT * FROM read_parquet('{runs}/*/*/v*/published/{table}.parquet') "
             "WHERE run_id IN (SELECT run_id FROM settlement_runs WHERE status = 'succeeded')"
             if published else empty_select(table)
         )
+    # The Load Shaping Service's publications of succeeded runs, with their run (the published file has exactly
+    # the contract's columns; the history in the lake names the run: pipelines/settle/load_shape_history.py).
+    views["load_shapes"] = load_shapes_view_sql(lake.data_dir) or empty_select("load_shapes", {"run_id": "VARCHAR"})
     # The current version of each run type of each day, and the latest run of each day (RF beats SF).
     views["latest_settlement_runs"] = (
         "SELECT * FROM settlement_runs WHERE status = 'succeeded' "
@@ -87,6 +91,17 @@ def settlement_view_definitions(lake: Lake) -> dict[str, str]:
         "WHERE run_id IN (SELECT run_id FROM latest_settlement_runs)"
         if refused else empty_select("quarantine")
     )
+    # register reads a run refused (pipelines.settle.publish.REGISTER_READ_QUARANTINE): a read, with its row
+    refused_reads = list(runs_dir.glob("*/*/v*/published/register_read_quarantine.parquet"))
+    if refused_reads:
+        views["settlement_quarantine"] += (
+            f" UNION ALL SELECT source_file, row_number, reason_code, "
+            f"CASE reason_code {reasons} END || ' (settlement run ' || run_id || ')' AS reason, "
+            "to_json(struct_pack(mpan_core, measurement_quantity, read_start_date, read_end_date, kwh, data_service_id, "
+            "received_at))::VARCHAR AS raw_record "
+            f"FROM read_parquet('{runs}/*/*/v*/published/register_read_quarantine.parquet') "
+            "WHERE run_id IN (SELECT run_id FROM latest_settlement_runs)"
+        )
     # CONTRACT.md: every row or file that ingestion or settlement refused (settlement: its latest runs).
     views["quarantine"] = "SELECT * FROM ingestion_quarantine UNION ALL SELECT * FROM settlement_quarantine"
     return views

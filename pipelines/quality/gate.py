@@ -38,6 +38,7 @@ DATA_DOCS_BASE_DIRECTORY = f"../{DATA_DOCS_DIR}"
 GATE_RELATIONS = {
     "supplier_volumes": "staged/supplier_volumes.parquet",
     "gsp_group_correction": "staged/gsp_group_correction.parquet",
+    "bm_unit_volumes": "staged/bm_unit_volumes.parquet",
     "settlement_runs": "staged/settlement_runs.parquet",
     "registrations_in_force": "basis/registrations_in_force.parquet",
     "consumption_after_estimation": "basis/consumption_after_estimation.parquet",
@@ -49,9 +50,12 @@ GATE_RELATIONS = {
     "load_shape_default": "standing/load_shape_default.parquet",
     "load_shape_season": "standing/load_shape_season.parquet",
     "load_shapes": "standing/load_shapes.parquet",
+    # the Load Shaping Service's publication: exactly the columns of load_shapes.csv (CONTRACT.md), so the
+    # catalogue's load_shapes rules check it
+    "published_load_shapes": "staged/load_shapes.parquet",
 }
 # Catalogue suites checked against a relation of another name.
-SUITE_OF_RELATION = {"registrations_in_force": "registrations"}
+SUITE_OF_RELATION = {"registrations_in_force": "registrations", "published_load_shapes": "load_shapes"}
 _SHOWN_ROWS = 5
 
 

@@ -10,8 +10,13 @@ Every figure is counted where it was decided, never re-derived from the rules:
   - superseded by a later submission                          dbt int_consumption_checked (usable values that
                                                               another submission of the MPAN-day also has)
   = current values                                            dbt int_consumption_current (present_mask)
+  + derived from register reads (daily or monthly consent)   basis data (register_read_mask)
   + estimated at settlement, by method                        basis data (consumption_after_estimation masks)
   = values settled = actual + estimated                       basis data (values and estimated_mask)
+
+A value derived from a register read (the read shaped into half hours with the load shapes) is not a landing
+row: the reads themselves, and those the run refused, are counted apart from the values (the run's
+register_read_quarantine.parquet). It is flagged as dbt var register_read_quality_flag says (A by default).
 
 Refusal at settlement comes before supersession, as in the models: a submission refused at settlement never
 hides an earlier valid one, so only accepted values can be superseded. One landing row is one half-hourly value
@@ -177,7 +182,7 @@ def reconcile(run, lake: Lake) -> Reconciliation:
                 f"FROM ({_union(models['int_consumption_current'])})").fetchall()[0])
 
         basis = run_dir / "basis" / "consumption_after_estimation.parquet"
-        settled = settled_actual = settled_estimated = mpans = None
+        settled = settled_actual = settled_estimated = mpans = derived = derived_estimated = None
         by_method: tuple = ()
         if basis.exists():
             kwh = period_columns("kwh")
@@ -186,9 +191,11 @@ def reconcile(run, lake: Lake) -> Reconciliation:
                                 for p, c in enumerate(kwh, start=1))
             row = con.execute(
                 f"SELECT count(*), sum({present}), sum({actual}), sum(bit_count(estimated_mask)), "
+                "sum(bit_count(register_read_mask)), sum(bit_count(register_read_mask & estimated_mask)), "
                 + ", ".join(f"sum(bit_count({m}_mask))" for m in ESTIMATION_METHODS)
                 + f" FROM read_parquet('{basis}')").fetchall()[0]
-            mpans, settled, settled_actual, settled_estimated, *methods = (int(v or 0) for v in row)
+            mpans, settled, settled_actual, settled_estimated, derived, derived_estimated, *methods = (
+                int(v or 0) for v in row)
             by_method = tuple((m, n) for m, n in zip(ESTIMATION_METHODS, methods))
     finally:
         con.close()
@@ -214,6 +221,9 @@ def reconcile(run, lake: Lake) -> Reconciliation:
              current, "dbt: int_consumption_current",
              () if current is None else (("actual (flag A)", current - current_estimated),
                                          ("estimated by the data service (flag E as received)", current_estimated))),
+        Step("derived_from_register_reads", "+", "derived from register reads (shaped into half hours)", derived,
+             "basis data: consumption after estimation, register_read_mask",
+             () if derived is None else (("flagged A", derived - derived_estimated), ("flagged E", derived_estimated))),
         Step("estimated_at_settlement", "+", "estimated at settlement (missing periods of energised MPANs)",
              estimated_here, "basis data: consumption after estimation, method masks", by_method),
         Step("settled", "=", "values settled = actual + estimated", settled,
@@ -241,11 +251,13 @@ def reconcile(run, lake: Lake) -> Reconciliation:
     check("current = accepted - refused at settlement - superseded",
           None if refused_settlement is None or superseded is None else accepted - refused_settlement - superseded,
           current, missing_dbt if current is None or superseded is None else stopped, "current")
-    check("settled = current + estimated at settlement",
-          None if current is None or estimated_here is None else current + estimated_here, settled,
+    check("settled = current + derived from register reads + estimated at settlement",
+          None if current is None or estimated_here is None or derived is None
+          else current + derived + estimated_here, settled,
           stopped if settled is None else missing_dbt, "settled")
-    check("estimated (flag E) = estimated by the data service + estimated at settlement",
-          None if current_estimated is None or estimated_here is None else current_estimated + estimated_here,
+    check("estimated (flag E) = estimated by the data service + estimated at settlement + derived flagged E",
+          None if current_estimated is None or estimated_here is None or derived_estimated is None
+          else current_estimated + estimated_here + derived_estimated,
           settled_estimated, stopped if settled is None else missing_dbt)
     check("settled = actual + estimated", None if settled_actual is None else settled_actual + settled_estimated,
           settled, stopped)

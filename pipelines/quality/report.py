@@ -38,7 +38,7 @@ from pipelines.core.paths import PROJECT_ROOT
 from pipelines.quality.data_docs import copy_pages
 from pipelines.quality.gate import GateResult
 from pipelines.quality.reconciliation import ESTIMATION_METHODS, Reconciliation, reconcile, run_file
-from pipelines.reference.lake import Lake
+from pipelines.reference.lake import Lake, period_columns
 from pipelines.reference.standing_data import SYNTHETIC_WARNING
 
 REPORT_NAME = "data_quality_report.html"
@@ -84,6 +84,19 @@ def _figures(run, lake: Lake) -> dict:
             "FROM supplier_volumes v JOIN ccc c USING (ccc_id) WHERE c.component = 'C' "
             "GROUP BY v.supplier_id ORDER BY v.supplier_id"
         ).fetchall()
+    figures["sources"] = None
+    basis = run.run_dir / "basis" / "consumption_after_estimation.parquet"
+    if basis.exists():
+        figures["sources"] = _volume_sources(con, basis)
+    figures["load_shapes"] = None
+    if _relation(con, "load_shapes", _run_file(run.run_dir, "load_shapes.parquet")):
+        rows = con.execute(
+            "SELECT market_segment, domestic_premises, consent_granularity, measurement_quantity, gsp_group_id, "
+            "settlement_period, load_shape_kwh::DOUBLE FROM load_shapes ORDER BY ALL").fetchall()
+        shapes: dict[tuple, dict[str, list]] = {}
+        for segment, domestic, consent, quantity, group, period, value in rows:
+            shapes.setdefault((segment, domestic, consent, quantity), {}).setdefault(group, []).append((period, value))
+        figures["load_shapes"] = shapes
     figures["losses"] = None
     if has["volumes"] and has["ccc"]:
         # losses per GSP Group and quantity against the metered volume: negative where LLFs are below 1
@@ -108,6 +121,21 @@ def _figures(run, lake: Lake) -> dict:
     return figures
 
 
+def _volume_sources(con, basis: Path) -> list[tuple[str, float, float, float]]:
+    """Per supplier, the metered volume (both quantities, before losses) settled from half-hourly actuals, from
+    register reads shaped into half hours, and from estimates (by the data service or at settlement), from the
+    basis data's masks (bit p = period p): a derived value counts as shaped whatever quality flag it carries."""
+    def part(condition: str) -> str:
+        return " + ".join(f"CASE WHEN {condition.format(p=p)} THEN coalesce({column}, 0) ELSE 0 END"
+                          for p, column in enumerate(period_columns("kwh"), start=1))
+    shaped = "(register_read_mask >> {p}) & 1 = 1"
+    estimated = "(register_read_mask >> {p}) & 1 = 0 AND (estimated_mask >> {p}) & 1 = 1"
+    actual = "((register_read_mask | estimated_mask) >> {p}) & 1 = 0"
+    return con.execute(
+        f"SELECT supplier_id, sum({part(actual)})::DOUBLE, sum({part(shaped)})::DOUBLE, sum({part(estimated)})::DOUBLE "
+        f"FROM read_parquet('{basis}') GROUP BY supplier_id ORDER BY supplier_id").fetchall()
+
+
 # ---- charts: inline SVG, drawn by the browser with no library ----------------------------------------
 
 
@@ -128,30 +156,63 @@ def _bar_chart(name: str, rows: list[tuple[str, float]], unit: str) -> str:
     return "".join(parts)
 
 
-def _share_chart(rows: list[tuple[str, float, float]]) -> str:
+def _share_chart(name: str, parts: tuple[str, ...], rows: list[tuple]) -> str:
+    """One stacked bar per supplier: rows are (supplier, kWh of each part in the order of parts); the text on the
+    right is the share of the last part."""
     width, bar, gap, label_width = 640, 18, 6, 90
     height = len(rows) * (bar + gap) + gap + 20
     span = width - label_width - 60
-    parts = [f'<svg class="chart" data-chart="actual_estimated_share" role="img" width="{width}" '
-             f'height="{height}" viewBox="0 0 {width} {height}">']
-    for index, (supplier, actual, estimated) in enumerate(rows):
+    parts_svg = [f'<svg class="chart" data-chart="{name}" role="img" width="{width}" '
+                 f'height="{height}" viewBox="0 0 {width} {height}">']
+    for index, (supplier, *values) in enumerate(rows):
         y = gap + index * (bar + gap)
-        total = (actual + estimated) or 1
-        actual_width = span * actual / total
-        parts.append(
-            f'<text x="{label_width - 8}" y="{y + 13}" text-anchor="end">{escape(supplier)}</text>'
-            f'<rect class="bar actual" x="{label_width}" y="{y}" width="{actual_width:.1f}" height="{bar}">'
-            f'<title>{escape(supplier)} actual {actual:,.1f} kWh ({100 * actual / total:.1f}%)</title></rect>'
-            f'<rect class="bar estimated" x="{label_width + actual_width:.1f}" y="{y}" '
-            f'width="{span - actual_width:.1f}" height="{bar}">'
-            f'<title>{escape(supplier)} estimated {estimated:,.1f} kWh ({100 * estimated / total:.1f}%)</title></rect>'
-            f'<text x="{label_width + span + 6}" y="{y + 13}">{100 * estimated / total:.1f}% E</text>')
+        total = sum(values) or 1
+        x = float(label_width)
+        parts_svg.append(f'<text x="{label_width - 8}" y="{y + 13}" text-anchor="end">{escape(supplier)}</text>')
+        for part, value in zip(parts, values):
+            length = span * value / total
+            parts_svg.append(
+                f'<rect class="bar {part.replace(" ", "-")}" x="{x:.1f}" y="{y}" width="{length:.1f}" height="{bar}">'
+                f'<title>{escape(supplier)} {escape(part)} {value:,.1f} kWh ({100 * value / total:.1f}%)</title></rect>')
+            x += length
+        parts_svg.append(f'<text x="{label_width + span + 6}" y="{y + 13}">{100 * values[-1] / total:.1f}%</text>')
     y = height - 6
-    parts.append(f'<rect class="actual" x="{label_width}" y="{y - 10}" width="10" height="10"/>'
-                 f'<text x="{label_width + 14}" y="{y}">actual</text>'
-                 f'<rect class="estimated" x="{label_width + 80}" y="{y - 10}" width="10" height="10"/>'
-                 f'<text x="{label_width + 94}" y="{y}">estimated</text></svg>')
-    return "".join(parts)
+    for index, part in enumerate(parts):
+        left = label_width + 130 * index
+        parts_svg.append(f'<rect class="{part.replace(" ", "-")}" x="{left}" y="{y - 10}" width="10" height="10"/>'
+                         f'<text x="{left + 14}" y="{y}">{escape(part)}</text>')
+    parts_svg.append("</svg>")
+    return "".join(parts_svg)
+
+
+def _shape_chart(category: tuple, by_group: dict[str, list[tuple[int, float]]]) -> str:
+    """A category's load shape over the day (kWh per MPAN and period), one line per GSP Group."""
+    width, height, pad = 300, 150, 28
+    values = [v for points in by_group.values() for _, v in points if v is not None]
+    high = max(values, default=0) or 1
+    last = max((p for points in by_group.values() for p, _ in points), default=1)
+
+    def x(period: int) -> float:
+        return pad + (width - 2 * pad) * (period - 1) / max(1, last - 1)
+
+    def y(value: float) -> float:
+        return height - pad - (height - 2 * pad) * value / high
+
+    segment, domestic, consent, quantity = category
+    name = f"{segment}/{domestic}/{consent}/{quantity}"
+    lines = "".join(
+        f'<polyline class="shape-line" points="{" ".join(f"{x(p):.1f},{y(v):.1f}" for p, v in points if v is not None)}">'
+        f"<title>{escape(group)}</title></polyline>" for group, points in by_group.items())
+    return (
+        f'<figure class="small"><svg class="chart" data-chart="load_shape_{escape(name)}" role="img" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'<line class="axis" x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}"/>'
+        f'<text x="2" y="{pad}">{high:.3g}</text>'
+        f'<text x="{pad}" y="{height - 8}">1</text><text x="{width - pad}" y="{height - 8}" text-anchor="end">{last}</text>'
+        f"{lines}</svg><figcaption>market segment {escape(segment)}, domestic {escape(domestic)}, consent "
+        f"{escape(consent)}, {escape(quantity)}: {len(by_group)} GSP Group{'s' if len(by_group) != 1 else ''}"
+        "</figcaption></figure>"
+    )
 
 
 def _correction_chart(group: str, points: list[tuple[int, float]]) -> str:
@@ -249,7 +310,7 @@ table.reconciliation tr.total td{font-weight:bold;border-top:2px solid #888}
 table.reconciliation tr.part td{color:#555;font-size:.9em}table.reconciliation tr.part td.label{padding-left:2.2em}
 td.check{white-space:nowrap}td.check.ok{color:#185c18}.badge.zero{background:#eee;color:#555}td.check.bad{color:#a00;font-weight:bold}
 table.problems td.examples table{margin:.2em 0}table.problems td.examples td,table.problems td.examples th{font-size:.85em}
-svg text{font-size:11px}rect.bar{fill:#4a78b5}rect.actual{fill:#4a78b5}rect.estimated{fill:#e3a33b}
+svg text{font-size:11px}rect.bar{fill:#4a78b5}rect.actual{fill:#4a78b5}rect.estimated{fill:#e3a33b}rect.half-hourly-actual{fill:#4a78b5}rect.shaped-register-reads{fill:#6aa84f}polyline.shape-line{fill:none;stroke:#4a78b5;stroke-width:1;opacity:.7}
 rect.band{fill:#dcefdc}polyline.cf-line{fill:none;stroke:#b33;stroke-width:1.5}line.axis{stroke:#888}
 figure.small{display:inline-block;margin:.3em}figcaption{font-size:.85em;text-align:center}
 code{font-size:.85em;word-break:break-all}.note{color:#555;font-size:.9em}
@@ -549,7 +610,22 @@ def render_report(run, lake: Lake, gate_result: GateResult | None, stopped_by: l
     if figures["shares"] is not None:
         sections.append("<h2>Actual and estimated consumption per supplier</h2>"
                         "<p>Share of each supplier's consumption (component C, before correction) from actual "
-                        "and from estimated values.</p>" + _share_chart(figures["shares"]))
+                        "and from estimated values.</p>"
+                        + _share_chart("actual_estimated_share", ("actual", "estimated"), figures["shares"]))
+    if figures["sources"] is not None:
+        sections.append("<h2>Where each supplier's volume comes from</h2>"
+                        "<p>Metered volume (import and export, before losses) settled from half-hourly actual "
+                        "values, from daily or monthly register reads shaped into half hours with the load shapes, "
+                        "and from estimates (by the data service or at settlement). Basis data: "
+                        "<code>consumption_after_estimation</code>.</p>"
+                        + _share_chart("volume_source_share", ("half-hourly actual", "shaped register reads",
+                                                                "estimated"), figures["sources"]))
+    if figures["load_shapes"]:
+        sections.append(
+            "<h2>Load shapes of the day</h2><p>The Load Shaping Service's shape of each category published by this "
+            "run (<code>load_shapes</code>): the mean actual value per MPAN in each settlement period (kWh), one line "
+            "per GSP Group.</p>"
+            + "".join(_shape_chart(category, groups) for category, groups in figures["load_shapes"].items()))
     if figures["losses"]:
         sections.append(f"<h2>Line losses</h2>{_losses_table(figures['losses'])}")
     if figures["correction"] is not None:

@@ -3,6 +3,10 @@
     DATA_DIR/lake/consumption/settlement_date=D/<file id>.parquet    one row per MPAN-day submission
                                                <file id>_<n>.parquet  (a file gathered in passes: one per pass)
     DATA_DIR/lake/registrations/snapshot_date=D/<file id>.parquet    registration rows as received
+    DATA_DIR/lake/registration_updates/updated_date=D/<file id>_<n>.parquet   registration updates as received
+                                                (D: the UTC date of updated_at; the column is not in the files)
+    DATA_DIR/lake/register_reads/read_end_month=YYYY-MM/<file id>_<n>.parquet  register reads as received,
+                                                by the month of read_end_date (not in the files either)
     DATA_DIR/lake/quarantine/<file id>.parquet                        refused rows of one landing file
     DATA_DIR/lake/ingestion_log/<file id>.parquet                     one row per landing file, written last
     DATA_DIR/lake/ingested_sizes/<bytes>                              empty: a landing file of this size was ingested
@@ -36,6 +40,8 @@ class Lake:
         self.root = self.data_dir / "lake"
         self.consumption = self.root / "consumption"
         self.registrations = self.root / "registrations"
+        self.registration_updates = self.root / "registration_updates"
+        self.register_reads = self.root / "register_reads"
         self.quarantine = self.root / "quarantine"
         self.ingestion_log = self.root / "ingestion_log"
         self.staging = self.root / ".staging"

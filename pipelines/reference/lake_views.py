@@ -11,6 +11,7 @@ from pipelines import catalogue
 from pipelines.catalogue.sql_rules import newest_version
 from pipelines.reference.ingestion_log import empty_ingestion_log
 from pipelines.reference.lake import Lake, empty_select, period_columns
+from pipelines.reference.registration_history import updates_applied_sql
 
 
 def _glob(lake: Lake, dataset: str) -> str:
@@ -61,12 +62,29 @@ def lake_view_definitions(lake: Lake) -> dict[str, str]:
         f"SELECT * EXCLUDE (snapshot_date), snapshot_date FROM ({_committed(lake, 'registrations', hive=False)})"
         if lake.has_files("registrations") else empty_select("registrations", registration_extra)
     )
+    update_extra = {n: items[n].duckdb_type for n in ("row_number", "file_sha256", "source_file")}
+    views["registration_updates"] = (
+        # the folder (updated_date=D, the UTC date of updated_at) is no column of the view
+        f"SELECT * FROM read_parquet('{_glob(lake, 'registration_updates')}', hive_partitioning = false) "
+        "WHERE file_sha256 IN (SELECT file_sha256 FROM ingestion_log)"
+        if lake.has_files("registration_updates") else empty_select("registration_updates", update_extra)
+    )
     # CONTRACT.md: for an MPAN, rows of the newest snapshot that contains it replace all older rows (the
-    # catalogue's `newest` rule of registrations, which the dbt models apply too).
+    # catalogue's `newest` rule of registrations), and the updates sent after that snapshot apply over them in
+    # updated_at order: the same SQL as the dbt model int_registrations_current (registration_history.py).
     registrations = catalogue.dataset("registrations")
-    views["registrations_current"] = (
-        "SELECT * FROM registrations_history "
-        f"QUALIFY {registrations.newest[0]} = {newest_version(registrations)}"
+    newest_snapshot = (
+        "(SELECT * FROM registrations_history "
+        f"QUALIFY {registrations.newest[0]} = {newest_version(registrations)})"
+    )
+    views["registrations_current"] = updates_applied_sql(newest_snapshot, "registration_updates")
+    # Register reads as ingested (every read, repeats and other data services' included), with the month folder
+    # they are kept in (read_end_month, docs/ingestion.md).
+    read_extra = {n: items[n].duckdb_type for n in ("row_number", "file_sha256", "source_file")} | {"read_end_month": "VARCHAR"}
+    views["register_reads"] = (
+        f"SELECT * FROM read_parquet('{_glob(lake, 'register_reads')}', hive_partitioning = true, hive_types_autocast = false) "
+        "WHERE file_sha256 IN (SELECT file_sha256 FROM ingestion_log)"
+        if lake.has_files("register_reads") else empty_select("register_reads", read_extra)
     )
     # One row per MPAN, quantity, UTC period and submission: the long form analysts read.
     views["consumption_values"] = (

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -29,6 +30,7 @@ from pipelines.core.paths import DBT_PROJECT
 from pipelines.core.progress import QUIET, Progress
 from pipelines.core.resources import memory_limit
 from pipelines.reference.lake import Lake
+from pipelines.settle.load_shape_history import write_load_shape_history
 from pipelines.settle.run import STANDING_TABLES, SettlementRun, run_gsp_groups
 
 DBT_SELECTION = ["path:models/staging", "path:models/intermediate", "path:models/marts", "path:tests/settlement"]
@@ -42,14 +44,18 @@ class PartitionStopped(RunStopped):
     """A partition's stopping checks failed; its result.json says which, finish_run reports them."""
 
 
-def write_run_inputs(con: duckdb.DuckDBPyConnection, parameters: dict, landing_files: str) -> None:
+def write_run_inputs(con: duckdb.DuckDBPyConnection, parameters: dict, landing_files: str,
+                     data_dir: Path | None = None) -> None:
     """Schema settlement_run of a partition's DuckDB file: the run's parameters (name, value as JSON), which the
-    models read when dbt compiles them, and the landing files it may read (source settlement_run.landing_files)."""
+    models read when dbt compiles them, the landing files it may read (source settlement_run.landing_files) and
+    the published load shapes of other dates in DATA_DIR (source settlement_run.load_shape_history; empty
+    without a data directory)."""
     con.execute("CREATE SCHEMA settlement_run")
     con.execute("CREATE TABLE settlement_run.parameters (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
     con.executemany("INSERT INTO settlement_run.parameters VALUES (?, ?)",
                     [(name, json.dumps(value)) for name, value in parameters.items()])
     con.execute(f"CREATE TABLE settlement_run.landing_files AS SELECT * FROM read_parquet('{landing_files}')")
+    write_load_shape_history(con, data_dir, date.fromisoformat(parameters["settlement_date"]))
 
 
 def run_parameters(run: SettlementRun, gsp_group_ids: list[str] | None, checks_unregistered: bool) -> dict:
@@ -209,7 +215,7 @@ def settle_partition(run: SettlementRun, gsp_group_ids: list[str] | None = None,
         for table in STANDING_TABLES:
             con.execute(f"CREATE TABLE standing.{table} AS SELECT * FROM read_parquet('{run.run_dir / 'standing' / f'{table}.parquet'}')")
         write_run_inputs(con, run_parameters(run, gsp_group_ids, checks_unregistered),
-                         str(run.run_dir / "basis" / "landing_files.parquet"))
+                         str(run.run_dir / "basis" / "landing_files.parquet"), run.data_dir)
     started = time.perf_counter()
     progress.step(f"dbt build: partition {name} ({len(gsp_group_ids or groups)} GSP Groups)")
     completed = _run_dbt(run, folder, database, progress)

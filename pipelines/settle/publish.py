@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from pipelines.core.atomic import group_readable, open_to_group, replace_directory, set_published_modes
 from pipelines.core.resources import duckdb_config
+from pipelines.settle.load_shape_history import keep_published_load_shapes
 from pipelines.settle.run import SETTLEMENT_RUNS_SCHEMA, STANDING_TABLES, SettlementRun
 
 # Published tables of a run and the order their rows are written in (so reruns give identical files).
@@ -18,15 +19,24 @@ PUBLISHED_TABLES = {
     "supplier_volumes": "settlement_period, gsp_group_id, supplier_id, bm_unit_id, ccc_id",
     "gsp_group_correction": "settlement_period, gsp_group_id",
     "review_flags": "mpan_core, measurement_quantity, flag, first_period",
+    "bm_unit_volumes": "settlement_period, gsp_group_id, supplier_id, bm_unit_id",
+    "load_shapes": "gsp_group_id, market_segment, domestic_premises, consent_granularity, measurement_quantity, "
+                   "settlement_period",
 }
+# The run's refused register reads, beside quarantine.parquet (the refused values) in published/.
+REGISTER_READ_QUARANTINE = "register_read_quarantine.parquet"
 # Relations of every partition that finish_run reads together (int_settlement_periods is the same in each).
-COMBINED_RELATIONS = ["supplier_volumes", "gsp_group_correction", "review_flags", "int_registrations_in_force",
-                      "int_consumption_estimated", "int_consumption_refused"]
+COMBINED_RELATIONS = ["supplier_volumes", "gsp_group_correction", "review_flags", "bm_unit_volumes", "int_registrations_in_force",
+                      "int_consumption_estimated", "int_consumption_refused", "load_shapes", "int_load_shapes",
+                      "int_register_reads_refused"]
 # Basis data kept with every run: (file name, relation, row order).
 BASIS_TABLES = [
     ("registrations_in_force", "int_registrations_in_force", "mpan_core, measurement_quantity"),
     ("consumption_after_estimation", "int_consumption_estimated", "mpan_core, measurement_quantity"),
     ("settlement_periods", "int_settlement_periods", "settlement_period"),
+    # the Load Shaping Service's shapes of every category of the day with their provenance (int_load_shapes)
+    ("load_shape_basis", "int_load_shapes",
+     "gsp_group_id, market_segment, domestic_premises, consent_granularity, measurement_quantity, settlement_period"),
 ]
 
 
@@ -78,6 +88,13 @@ def stage(run: SettlementRun, con: duckdb.DuckDBPyConnection, succeeded_at: date
         f"ORDER BY source_file, mpan_core, measurement_quantity, received_at, data_service_id, settlement_period) "
         f"TO '{staged / 'quarantine.parquet'}' (FORMAT parquet)"
     )
+    # refused register reads (a read, not half-hourly values: kept apart from the values' quarantine, which the
+    # report reconciles value by value); the warehouse's quarantine view shows both
+    con.execute(
+        f"COPY (SELECT * FROM int_register_reads_refused "
+        f"ORDER BY source_file, row_number, mpan_core, measurement_quantity, received_at) "
+        f"TO '{staged / REGISTER_READ_QUARANTINE}' (FORMAT parquet)"
+    )
     (run.run_dir / "basis").mkdir(exist_ok=True)
     for part in aside.iterdir():
         os.replace(part, run.run_dir / "basis" / part.name)
@@ -93,12 +110,14 @@ def publish(run: SettlementRun) -> None:
     published/ stays with the run's own files, owner-only."""
     group = group_readable()  # a wrong setting stops here, before anything moved
     published = (run.run_dir / "staged").rename(run.run_dir / "published")
+    # the Load Shaping Service's history: read by later runs once this run's record says it succeeded
+    keep_published_load_shapes(run.data_dir, run.run_id, run.settlement_date, published / "load_shapes.parquet")
     # its views read staged/, which is gone; the gate's results stay in the Data Docs and the report
     (run.run_dir / "gate.duckdb").unlink(missing_ok=True)
     target = run.out_dir / run.run_type / run.settlement_date.isoformat()
     incoming = target.with_name(f".{target.name}.incoming")
     shutil.rmtree(incoming, ignore_errors=True)
-    shutil.copytree(published, incoming, ignore=shutil.ignore_patterns("quarantine.parquet"))
+    shutil.copytree(published, incoming, ignore=shutil.ignore_patterns("quarantine.parquet", REGISTER_READ_QUARANTINE))
     set_published_modes(incoming, group)
     if group:
         open_to_group(target.parent, run.out_dir, run.data_dir)

@@ -1,4 +1,5 @@
-"""Synthetic landing data for `mhhs generate` (CONTRACT.md): consumption, registration snapshots, standing data.
+"""Synthetic landing data for `mhhs generate` (CONTRACT.md): consumption, registration snapshots and updates,
+register reads, standing data, and the ground truth behind them.
 
 Layout written under the output directory:
 
@@ -9,6 +10,15 @@ Layout written under the output directory:
   date) with every registered MPAN, and a newer one (the day after the last generated date) whose rows for
   a subset of MPANs replace the older rows (supplier changes and de-energisations inside the window, and
   corrected appointments and annual consumptions).
+* ``registration_updates/registration_updates_<first date>_<last date>.csv``: for a few other MPANs, a change
+  inside the window (supplier, with or without a new data service; LLFC; de-energisation) sent as an update after
+  the older snapshot instead of in the newer one (which does not hold them); some updates are sent twice, the
+  later ``updated_at`` correcting the first's data service.
+* ``register_reads/register_reads_<settlement_date>.csv`` (daily consent) and ``register_reads_<YYYY-MM>.csv``
+  (monthly consent, the whole calendar month, received after it): domestic customers who opted out of
+  half-hourly collection send no consumption; their reads are the sums of their true half-hourly values, which
+  ``truth/register_read_truth.parquet`` holds for the generated days (what shaping should give back; ingestion
+  never reads ``truth/``).
 * ``standing/``: bundled standing data, line loss factors for the dates and a GSP Group Take that is the
   true loss-adjusted total of each group and period times (1 + a small metering error).
 * ``generation_manifest.json``: parameters, files and row counts, population figures, and the exact number
@@ -29,6 +39,11 @@ accepts only GSPGT = U (within 0.0005 kWh) and otherwise stops. With few MPANs a
 no weighted value: no MPAN in the group, only export or advanced actual import (weight 0), or street lighting
 by day. So:
 
+* the values settlement derives from register reads are not the true values and may be 0 (a shape, a refused
+  read), so they never count as weighted: a domestic MPAN keeps daily or monthly consent only where its GSP
+  Group has an *anchor* (an HH smart import MPAN energised all through the window), and where a group and period
+  with register-read MPANs has no weighted value the anchor's 0 there becomes 0.001 kWh; the take, true total
+  times the metering error there, then has a weighted value to be corrected against;
 * where no true value of a GSP Group and period is weighted, its take is the exact true total rounded to 3
   decimals, without the metering error. The exact total (3-decimal kWh x 4-decimal LLF) is kept off a half
   unit of the third decimal, the one total no 3-decimal take is within 0.0005 kWh of: where it would fall
@@ -142,7 +157,21 @@ DATA_SERVICE_SHARES = {SEG_S: (0.5, 0.3, 0.2), SEG_A: (0.6, 0.4), SEG_U: (0.7, 0
 DOMESTIC_SHARE_OF_SMART = 0.88
 EXPORT_SHARE = {"domestic": 0.08, "smart_non_domestic": 0.04, "advanced": 0.05}  # AE MPANs (own MPAN core)
 CONSENT = ("HH", "D", "M")
-DOMESTIC_CONSENT_SHARES = (0.90, 0.06, 0.04)  # daily / monthly consent: the data service sends shaped E values
+CON_HH, CON_DAILY, CON_MONTHLY = range(3)
+# Consent granularity of domestic import MPANs (DOMAIN.md section 3): an assumption, since no published count of
+# opt-outs was found. The rules it rests on: Ofgem's decision on access to half-hourly data for settlement keeps a
+# domestic opt-out from half-hourly collection, to daily reads (Citizens Advice's response to it:
+# https://www.citizensadvice.org.uk/about-us/our-work/policy/policy-research-topics/energy-policy-research-and-
+# consultation-responses/energy-consultation-responses/citizens-advice-response-to-ofgems-decision-for-access-to-
+# half-hourly-electricity-data-for-settlement-purposes/, which also reports 89% of consumers valuing the opt-out
+# "even where they do not make use of" it); meters installed before 3 November 2022 whose customers kept the older
+# settings read daily by default and may opt down to monthly, newer ones read half-hourly by default and may opt
+# down to daily only (https://advizzo.com/making-smarter-choices-navigating-opt-in-options-to-obtain-half-hourly-
+# data). So: most HH, a small minority daily, fewer monthly. Daily / monthly MPANs send no half-hourly consumption:
+# their data service sends register reads (register_reads/), which settlement shapes into half hours. Export,
+# non-domestic, advanced and unmetered MPANs are always HH (consent is a domestic customer's choice), and so is a
+# domestic MPAN whose GSP Group has no anchor (_population: what keeps every size settling).
+DOMESTIC_CONSENT_SHARES = (0.90, 0.06, 0.04)
 NON_BASE_BM_UNIT_SHARE = 0.05
 # MPANs on an independent network (IDNO) inside their GSP Group, e.g. new-build estates: their cores begin with
 # the IDNO's id and their LLFCs (the same ids as the host DNO's) have the IDNO's own factors.
@@ -166,6 +195,18 @@ EVENT_NAMES = (
 EVENT_SHARES = (0.895, 0.05, 0.02, 0.01, 0.005, 0.02)
 CHANGES_DATA_SERVICE_ON_SUPPLIER_CHANGE = 0.5
 
+# Registration updates (registration_updates/): a change inside the window sent by the Registration Service as an
+# update instead of in the newer snapshot, for MPANs without another event (they are in the older snapshot only).
+# Real rates are lower: with a few per cent of domestic accounts switching supplier a month in an active market,
+# about 0.05% of MPANs change supplier on a given day, so a 2-day sample of 200 MPANs would hold none; 2% of the
+# MPANs, whatever the window's length, exercises every kind in the committed sample (like the fault rates, a rate
+# for testing, documented in the manifest).
+UPD_NONE, UPD_SUPPLIER, UPD_LLFC, UPD_DE_ENERGISE = range(4)
+UPDATE_KINDS = ("none", "supplier_change", "llfc_change", "de_energisation")
+UPDATE_SHARE = 0.02
+UPDATE_KIND_SHARES = (0.6, 0.2, 0.2)  # supplier change (half of them with a new data service), LLFC, de-energisation
+UPDATE_RESENT_SHARE = 0.25  # first sent with a wrong data service appointment, corrected by a later update
+
 # Load shapes.
 SH_DOMESTIC, SH_NON_DOMESTIC, SH_UNMETERED, SH_SOLAR = range(4)
 DAY_SIGMA = np.array([0.15, 0.10, 0.01, 0.10])  # lognormal spread of an MPAN's day total around its mean
@@ -182,7 +223,7 @@ RESTATED_AFTER_DAYS = 4  # restatement: four days after the settlement date
 
 # Random streams (SeedSequence spawn keys).
 (_S_POPULATION, _S_UNREGISTERED, _S_CONSUMPTION, _S_UNREG_CONSUMPTION, _S_WEATHER, _S_FAULTS, _S_FAULT_VALUES,
- _S_GSPGT, _S_MPAN_OFFSET) = range(1, 10)
+ _S_GSPGT, _S_MPAN_OFFSET, _S_OUTSIDE_WINDOW) = range(1, 11)
 GSPGT_ERROR_SD = 0.0075
 
 EPOCH = date(1970, 1, 1)
@@ -234,8 +275,8 @@ def _prepare_out_dir(out_dir: Path) -> Path:
         )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "consumption").mkdir()
-        (out_dir / "registrations").mkdir()
+        for folder in ("consumption", "registrations", "registration_updates", "register_reads", "truth"):
+            (out_dir / folder).mkdir()
     except OSError as error:
         raise MhhsError(f"cannot create output directory {out_dir}: {error}") from None
     return out_dir
@@ -404,19 +445,43 @@ class _Population:
     new_data_service: np.ndarray
     stale_data_service: np.ndarray  # what the older snapshot said (corrections)
     stale_ac_kwh: np.ndarray
+    update: np.ndarray  # UPD_*: a change inside the window sent as a registration update
+    update_day: np.ndarray  # its effective_from_date (day number)
+    update_supplier: np.ndarray
+    update_data_service: np.ndarray
+    update_llfc: np.ndarray
+    update_resent: np.ndarray  # bool: first sent with update_wrong_data_service, then corrected
+    update_wrong_data_service: np.ndarray
+    anchor: np.ndarray  # bool: an HH smart import MPAN energised all through the window (always weighted)
 
     @property
     def size(self) -> int:
         return len(self.index)
 
+    def _updated(self, kind: int, day: int) -> np.ndarray:
+        return (self.update == kind) & (day >= self.update_day)
+
     def active_on(self, day: int) -> np.ndarray:
-        """Registered and energised on the day (so the data service sends consumption)."""
+        """Registered and energised on the day (so the data service sends consumption or register reads)."""
         de_energised = ((self.event == EV_DEEN_BEFORE) | (self.event == EV_DEEN_IN)) & (day >= self.event_day)
-        return (self.base_from <= day) & ~de_energised
+        return (self.base_from <= day) & ~de_energised & ~self._updated(UPD_DE_ENERGISE, day)
 
     def data_service_on(self, day: int) -> np.ndarray:
         changed = ((self.event == EV_SC_BEFORE) | (self.event == EV_SC_IN)) & (day >= self.event_day)
-        return np.where(changed, self.new_data_service, self.data_service)
+        service = np.where(changed, self.new_data_service, self.data_service)
+        return np.where(self._updated(UPD_SUPPLIER, day), self.update_data_service, service)
+
+    def supplier_on(self, day: int) -> np.ndarray:
+        changed = ((self.event == EV_SC_BEFORE) | (self.event == EV_SC_IN)) & (day >= self.event_day)
+        supplier = np.where(changed, self.new_supplier, self.supplier)
+        return np.where(self._updated(UPD_SUPPLIER, day), self.update_supplier, supplier)
+
+    def llfc_on(self, day: int) -> np.ndarray:
+        return np.where(self._updated(UPD_LLFC, day), self.update_llfc, self.llfc)
+
+    def reads_registers(self) -> np.ndarray:
+        """Daily or monthly consent: register reads instead of half-hourly consumption."""
+        return self.consent != CON_HH
 
 
 def _pick(rng: np.random.Generator, options, shares, size: int) -> np.ndarray:
@@ -525,6 +590,44 @@ def _population(ctx: _Context, chunk: int, first: int, n: int) -> _Population:
     # its own stream, so the draws above do not depend on whether the standing data has IDNOs
     distributor = _distributors(ctx, _rng(ctx.seed, _S_POPULATION, chunk, 1), group)
     core = _mpan_core_numbers(ctx, index, distributor)
+
+    # Registration updates: their own stream too, so the draws above are those of a generator without updates.
+    urng = _rng(ctx.seed, _S_POPULATION, chunk, 2)
+    update = np.where((event == EV_NONE) & (urng.random(n) < UPDATE_SHARE),
+                      urng.choice(len(UPDATE_KIND_SHARES), size=n, p=UPDATE_KIND_SHARES) + 1, UPD_NONE).astype(np.int8)
+    update_day = urng.integers(window_first + (1 if ctx.days > 1 else 0), window_last + 1, size=n)
+    update_supplier = ((supplier + urng.integers(1, len(SUPPLIERS), size=n)) % len(SUPPLIERS)).astype(np.int8)
+    update_data_service = np.where(urng.random(n) < CHANGES_DATA_SERVICE_ON_SUPPLIER_CHANGE,
+                                   _other_data_service(urng, segment, data_service), data_service).astype(np.int8)
+    update_llfc = llfc.copy()
+    u = urng.random(n)
+    for seg in range(len(SEGMENTS)):
+        for exp in (False, True):
+            # another LLFC of the segment and quantity (the distributor reclassifies the connection)
+            candidates = np.unique(np.concatenate([ctx.llfc_choice.get((seg, dom, exp), np.zeros(0, np.int16))
+                                                   for dom in (False, True)]))
+            where = np.flatnonzero((update == UPD_LLFC) & (segment == seg) & (export == exp))
+            if len(candidates) < 2:  # no other LLFC for the MPAN's kind: a supplier change instead
+                update[where] = UPD_SUPPLIER
+                continue
+            position = np.searchsorted(candidates, llfc[where])
+            shift = 1 + (u[where] * (len(candidates) - 1)).astype(np.int64)
+            update_llfc[where] = candidates[(position + shift) % len(candidates)]
+    update_resent = (update != UPD_NONE) & (urng.random(n) < UPDATE_RESENT_SHARE)
+    in_force = np.where(update == UPD_SUPPLIER, update_data_service, data_service)
+    update_wrong_data_service = _other_data_service(urng, segment, in_force).astype(np.int8)
+
+    # Register reads: a GSP Group and period whose settled values are all derived from register reads could have
+    # W = 0 with the take other than U (a shape can be 0 in a period; the settlement may refuse a read). So a
+    # domestic MPAN keeps daily or monthly consent only where its GSP Group has, in the chunk, an *anchor*: an HH
+    # smart import MPAN energised all through the window and not updated in it, whose values are always weighted
+    # (scaling weight 1, _take_of_chunk keeps them above 0 where needed). Large populations have anchors in every
+    # group.
+    de_energised = np.isin(event, (EV_DEEN_BEFORE, EV_DEEN_IN)) | (update == UPD_DE_ENERGISE)
+    anchor = (segment == SEG_S) & ~export & (consent == CON_HH) & ~de_energised & (update == UPD_NONE)
+    anchored = np.zeros(len(ctx.group_ids), dtype=bool)
+    anchored[group[anchor]] = True
+    consent = np.where(anchored[group], consent, CON_HH).astype(np.int8)
     return _Population(
         index=index,
         core=core,
@@ -549,6 +652,14 @@ def _population(ctx: _Context, chunk: int, first: int, n: int) -> _Population:
         new_data_service=new_data_service.astype(np.int8),
         stale_data_service=np.where(event == EV_CORRECTION, stale_data_service, data_service).astype(np.int8),
         stale_ac_kwh=np.where(event == EV_CORRECTION, stale_ac, ac),
+        update=update,
+        update_day=update_day.astype(np.int64),
+        update_supplier=update_supplier,
+        update_data_service=update_data_service,
+        update_llfc=update_llfc.astype(np.int16),
+        update_resent=update_resent,
+        update_wrong_data_service=update_wrong_data_service,
+        anchor=anchor,
     )
 
 
@@ -656,8 +767,69 @@ def _registration_rows(pop: _Population, snapshot_day: int, mpans: np.ndarray, s
     return _table(columns, "registrations")
 
 
-def _table(columns: dict[str, pa.Array], dataset: str) -> pa.Table:
-    names = dataset_columns(dataset)
+REGISTRATION_UPDATE_COLUMNS = (
+    "update_id", "updated_at", "mpan_core", "measurement_quantity", "effective_from_date", "effective_to_date",
+    "supplier_id", "data_service_id", "gsp_group_id", "llfc_id", "market_segment", "energisation_status",
+    "domestic_premises", "consent_granularity", "annual_consumption_kwh", "bm_unit_id",
+)
+UPDATED_AT_HOURS_UTC = (5, 9)  # a resent update's first (wrong) version, then the update in force
+
+
+def _registration_update_rows(pop: _Population, ctx: _Context) -> pa.Table:
+    """The updates of the chunk's MPANs with a change inside the window (registration_updates/).
+
+    Each states the MPAN's values from the change's day, open-ended (the history before it stays as the older
+    snapshot has it); updated_at is on that day, after the older snapshot. A resent update is first sent with a
+    wrong data service, then again with a later updated_at and the right one: the later is in force. The newer
+    snapshot does not hold these MPANs, so the truth is the older snapshot with the update applied.
+    """
+    mpans = np.flatnonzero(pop.update != UPD_NONE)
+    resent = mpans[pop.update_resent[mpans]]
+    local = np.concatenate([resent, mpans])
+    wrong = np.concatenate([np.ones(len(resent), dtype=bool), np.zeros(len(mpans), dtype=bool)])
+    order = np.lexsort((~wrong, local))
+    local, wrong = local[order], wrong[order]
+    kind, day = pop.update[local], pop.update_day[local]
+    supplier_change = kind == UPD_SUPPLIER
+    supplier = np.where(supplier_change, pop.update_supplier[local], pop.supplier[local])
+    data_service = np.where(supplier_change, pop.update_data_service[local], pop.data_service[local])
+    data_service = np.where(wrong, pop.update_wrong_data_service[local], data_service)
+    sequence = np.where(wrong | ~pop.update_resent[local], 1, 2)
+    update_id = [f"RU{index:010d}-{number}" for index, number in zip(pop.index[local], sequence)]
+    hour = np.where(wrong, UPDATED_AT_HOURS_UTC[0], UPDATED_AT_HOURS_UTC[1])
+    updated_at = day * 86_400 + hour * 3_600 + (pop.index[local] % 60) * 60
+    n_rows = len(local)
+    columns = {
+        "update_id": pa.array(update_id, type=pa.string()),
+        "updated_at": _utc_text(updated_at),
+        "mpan_core": _dictionary(local, pop.core_text),
+        "measurement_quantity": _dictionary(pop.export[local].astype(np.int32), ("AI", "AE")),
+        "effective_from_date": _dates(day),
+        "effective_to_date": _dates(np.zeros(n_rows), mask=np.ones(n_rows, dtype=bool)),
+        "supplier_id": _dictionary(supplier, SUPPLIERS),
+        "data_service_id": _dictionary(data_service, DATA_SERVICES),
+        "gsp_group_id": _dictionary(pop.group[local], ctx.group_ids),
+        "llfc_id": _dictionary(np.where(kind == UPD_LLFC, pop.update_llfc[local], pop.llfc[local]), ctx.llfc_ids),
+        "market_segment": _dictionary(pop.segment[local], SEGMENTS),
+        "energisation_status": _dictionary((kind == UPD_DE_ENERGISE).astype(np.int32), ("E", "D")),
+        "domestic_premises": _dictionary((~pop.domestic[local]).astype(np.int32), ("Y", "N")),
+        "consent_granularity": _dictionary(pop.consent[local], CONSENT),
+        "annual_consumption_kwh": _decimal(np.rint(pop.ac_kwh[local] * 10).astype(np.int64), 1),
+        "bm_unit_id": _dictionary(pop.group[local].astype(np.int64) * len(SUPPLIERS) + supplier, ctx.bm_units,
+                                  mask=~(pop.named_bm_unit[local] & ~supplier_change)),
+    }
+    return _table(columns, "registration_updates", REGISTRATION_UPDATE_COLUMNS)
+
+
+def _columns(dataset: str, fallback: tuple[str, ...] | None = None) -> list[str]:
+    """The catalogue's columns of a dataset, or (a v2 input not in the catalogue yet) the contract's."""
+    if fallback is not None and dataset not in load_catalogue().datasets:
+        return list(fallback)
+    return dataset_columns(dataset)
+
+
+def _table(columns: dict[str, pa.Array], dataset: str, fallback: tuple[str, ...] | None = None) -> pa.Table:
+    names = _columns(dataset, fallback)
     missing = [name for name in names if name not in columns]
     if missing:
         raise MhhsError(f"the generator does not produce catalogue column(s) {', '.join(missing)} of {dataset}")
@@ -768,9 +940,8 @@ def _iso(instant: datetime) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _day(ctx: _Context, offset: int, calendar: SettlementCalendar) -> _Day:
-    settlement_date = ctx.start + timedelta(days=offset)
-    starts = utc_period_starts(settlement_date)
+def _shapes(settlement_date: date, starts: list[datetime], calendar: SettlementCalendar) -> np.ndarray:
+    """[shape, period]: kWh per kWh of annual consumption of each behaviour shape in each period of the date."""
     periods = len(starts)
     local = [s.astimezone(LONDON) for s in starts]
     slot = np.array([t.hour * 2 + t.minute // 30 for t in local])
@@ -787,6 +958,33 @@ def _day(ctx: _Context, offset: int, calendar: SettlementCalendar) -> _Day:
     shapes[SH_NON_DOMESTIC] = season[SH_NON_DOMESTIC] * business_day / 365 * _non_domestic_profile(working)[slot]
     shapes[SH_UNMETERED] = dark * 0.5 / UNMETERED_DARK_HOURS_PER_YEAR
     shapes[SH_SOLAR] = season[SH_SOLAR] / 365 * sun
+    return shapes
+
+
+@dataclass
+class _OutsideDay:
+    """A date outside the generated window whose true values a monthly register read needs (what _true_milli
+    reads of a _Day)."""
+
+    settlement_date: date
+    day_number: int
+    periods: int
+    shapes: np.ndarray
+    weather: np.ndarray
+
+
+def _outside_day(ctx: _Context, settlement_date: date, calendar: SettlementCalendar) -> _OutsideDay:
+    day_number = (settlement_date - EPOCH).days
+    shapes = _shapes(settlement_date, utc_period_starts(settlement_date), calendar)
+    weather = _rng(ctx.seed, _S_OUTSIDE_WINDOW, day_number).beta(2.5, 1.5, size=len(ctx.group_ids)) / 0.625
+    return _OutsideDay(settlement_date, day_number, shapes.shape[1], shapes, weather)
+
+
+def _day(ctx: _Context, offset: int, calendar: SettlementCalendar) -> _Day:
+    settlement_date = ctx.start + timedelta(days=offset)
+    starts = utc_period_starts(settlement_date)
+    periods = len(starts)
+    shapes = _shapes(settlement_date, starts, calendar)
 
     weather = _rng(ctx.seed, _S_WEATHER, offset).beta(2.5, 1.5, size=len(ctx.group_ids)) / 0.625
 
@@ -920,6 +1118,7 @@ class _ChunkDay:
     rows: dict[str, int]  # consumption rows affected by the MPAN-day and MPAN faults
     eligible: dict[str, int]
     malformed: dict[str, int]
+    read_values: tuple[np.ndarray, np.ndarray]  # register-read MPANs active on the day (chunk rows), true milli-kWh
 
 
 def _group_sums(ctx: _Context, group: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -938,18 +1137,22 @@ def _take_of_chunk(ctx: _Context, day: _Day, pop: _Population, milli: np.ndarray
                    active: np.ndarray, take: _Take) -> np.ndarray:
     """Add the chunk's true values to the take; returns [MPAN, period] True where a value is weighted.
 
-    A value is weighted when it is not zero and its CCCs' scaling weights give it a part in W (DOMAIN.md
-    section 6): C x w_C + L x w_L with C = V, L = V x (LLF - 1). Where a GSP Group and period has no weighted
-    value (yet), the exact total is kept off a half unit of the take's last decimal: one value of the chunk
-    with an LLF other than 1 is lowered by 0.001 kWh, so the take rounded to 3 decimals is within 0.0005 kWh of
-    U, the correction the settlement needs when W = 0. ``milli`` is changed in place then.
+    A value is weighted when it is sent as half-hourly consumption, is not zero and its CCCs' scaling weights
+    give it a part in W (DOMAIN.md section 6): C x w_C + L x w_L with C = V, L = V x (LLF - 1). The true values
+    of register-read MPANs count in the take but never as weighted: what the settlement derives from their reads
+    is not their true value and may be 0. Where a GSP Group and period holds a register-read MPAN and no weighted
+    value, its anchor's value (_population), 0 there, is raised to 0.001 kWh. Where a GSP Group and period has no
+    weighted value (yet), the exact total is kept off a half unit of the take's last decimal: one value of the
+    chunk with an LLF other than 1 is lowered by 0.001 kWh, so the take rounded to 3 decimals is within 0.0005 kWh
+    of U, the correction the settlement needs when W = 0. ``milli`` is changed in place then.
     """
     periods = day.periods
     weighted = np.zeros((pop.size, periods), dtype=bool)
     idx = np.flatnonzero(active)
+    llfc = pop.llfc_on(day.day_number)
     # one code per GSP Group, distributor and LLFC: the take is the group's, the factor the distributor's
     n_llfcs, n_distributors = len(ctx.llfc_ids), len(ctx.distributor_numbers)
-    code = (pop.group[idx].astype(np.int64) * n_distributors + pop.distributor[idx]) * n_llfcs + pop.llfc[idx]
+    code = (pop.group[idx].astype(np.int64) * n_distributors + pop.distributor[idx]) * n_llfcs + llfc[idx]
     order = np.argsort(code, kind="stable")
     code, idx = code[order], idx[order]
     if not len(idx):
@@ -969,7 +1172,16 @@ def _take_of_chunk(ctx: _Context, day: _Day, pop: _Population, milli: np.ndarray
     estimated = quality[idx]
     w_c = np.where(estimated, w[:, 1, 0][:, None], w[:, 0, 0][:, None])
     w_l = np.where(estimated, w[:, 1, 1][:, None], w[:, 0, 1][:, None])
-    weighted[idx] = (milli[idx] != 0) & (w_c + (units / 10_000 - 1) * w_l != 0)
+    reads = pop.reads_registers()[idx][:, None]
+    weighted[idx] = (milli[idx] != 0) & (w_c + (units / 10_000 - 1) * w_l != 0) & ~reads
+    if reads.any():
+        read_groups = np.zeros(len(ctx.group_ids), dtype=bool)
+        read_groups[group[reads[:, 0]]] = True
+        unweighted = read_groups[:, None] & (_group_sums(ctx, pop.group, weighted) == 0)
+        for g, p in zip(*np.nonzero(unweighted)):
+            row = np.flatnonzero(pop.anchor[idx] & (group == g))[0]  # an anchor is active on every day
+            milli[idx[row], p] = 1
+            weighted[idx[row], p] = True
     np.add.at(take.weighted[:, :periods], groups, np.add.reduceat(weighted[idx].astype(np.int64), starts, axis=0))
 
     signed = sign[:, None] * milli[idx]
@@ -993,13 +1205,17 @@ def _chunk_day(ctx: _Context, day: _Day, chunk: int, pop: _Population, unreg: _U
     milli = _true_milli(day, pop.ac_kwh, pop.shape, pop.group, pop.cap_milli,
                         _rng(ctx.seed, _S_CONSUMPTION, day.offset, chunk))
     qrng = _rng(ctx.seed, _S_CONSUMPTION, day.offset, chunk, 1)
-    estimated = (pop.consent != 0) | (qrng.random(n) < ESTIMATED_DAY_SHARE)
+    estimated = qrng.random(n) < ESTIMATED_DAY_SHARE
     quality = (estimated[:, None] | (qrng.random((n, periods), dtype=np.float32) < ESTIMATED_PERIOD_SHARE))
     active = pop.active_on(day.day_number)
     data_service = pop.data_service_on(day.day_number)
 
-    # GSP Group Take: the TRUE signed, loss-adjusted total of registered energised MPANs (before faults).
+    # GSP Group Take: the TRUE signed, loss-adjusted total of registered energised MPANs (before faults), the
+    # register-read MPANs' true values included: their shaping error shows in the correction, as in real settlement.
     weighted = _take_of_chunk(ctx, day, pop, milli, quality, active, take)
+    reads = active & pop.reads_registers()
+    read_values = (np.flatnonzero(reads), milli[reads])
+    active = active & ~reads  # what the data services send as half-hourly consumption
 
     # Faults: whole MPAN-days, then at most one fault per remaining row.
     frng = _rng(ctx.seed, _S_FAULTS, day.offset, chunk)
@@ -1100,7 +1316,7 @@ def _chunk_day(ctx: _Context, day: _Day, chunk: int, pop: _Population, unreg: _U
     eligible["absurd_values"] = int(absurd_eligible.sum())
     eligible["missing_mpan_days"] = int(active.sum() - protected_days.sum())
     return _ChunkDay(tables=tables, restated=restated_table, counts=counts, rows=affected_rows, eligible=eligible,
-                     malformed=malformed_counts)
+                     malformed=malformed_counts, read_values=read_values)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1128,7 +1344,7 @@ class _Sink:
         else:
             if self._file is None:
                 self._file = pa.OSFile(str(self.path), "wb")
-                self._file.write((",".join(dataset_columns(self.dataset)) + "\n").encode())
+                self._file.write((",".join(table.column_names) + "\n").encode())
             if table.num_rows:
                 options = pa_csv.WriteOptions(include_header=False, quoting_style="none", batch_size=65_536)
                 pa_csv.write_csv(table, self._file, options)
@@ -1218,7 +1434,7 @@ def generate(out_dir: Path, mpans: int, days: int, start: date, seed: int, file_
         with open(path, "rb") as handle:
             files[f"standing/{path.name}"] = max(sum(1 for _ in handle) - 1, 0)
     consumption_rows = sum(rows for name, rows in files.items() if name.startswith("consumption/"))
-    registration_rows = sum(registrations["files"].values())
+    registration_rows = sum(rows for name, rows in registrations["files"].items() if name.startswith("registrations/"))
     faults = consumption["faults"]
     manifest = {
         "parameters": {
@@ -1236,6 +1452,11 @@ def generate(out_dir: Path, mpans: int, days: int, start: date, seed: int, file_
         "consumption_rows": consumption_rows,
         "restated_rows": consumption["restated_rows"],
         "registration_rows": registration_rows,
+        "registration_update_rows": registrations["update_rows"],
+        "register_read_rows": consumption["register_read_rows"],
+        # not landing data (ingestion never reads truth/), so apart from "files"
+        "truth": {"register_read_truth": TRUTH_FILE},
+        "truth_files": [{"path": TRUTH_FILE, "rows": consumption["truth_rows"]}],
         "population": population,
         "fault_counts": {name: faults[name]["injected"] for name in FAULT_NAMES},
         "faults": faults,
@@ -1248,7 +1469,19 @@ def generate(out_dir: Path, mpans: int, days: int, start: date, seed: int, file_
             "restated_submissions": "the original row carries a wrong estimate (E); the true actual (A) "
             "follows with a later received_at",
             "absurd_values": "only domestic import rows are eligible",
-            "gsp_group_take": "true signed loss-adjusted total of registered energised MPANs (before faults) "
+            "consent_granularity": "domestic import MPANs: HH / daily / monthly drawn with shares "
+            f"{list(DOMESTIC_CONSENT_SHARES)}, kept only where the GSP Group has an HH smart import MPAN energised "
+            "all through the window (otherwise HH); every other MPAN is HH",
+            "register_reads": "daily / monthly consent MPANs send no half-hourly consumption but register reads: "
+            "daily, one per generated day; monthly, one per calendar month touched, covering the whole month "
+            "(split at a change of supplier or data service, energised days only), received after its end; kwh "
+            f"= the sum of the true half-hourly values, which {TRUTH_FILE} holds for the generated days",
+            "registration_updates": f"{UPDATE_SHARE:g} of the MPANs without another registration event change "
+            "supplier, LLFC or energisation inside the window by an update (registration_updates/) instead of "
+            f"the newer snapshot, which does not hold them; {UPDATE_RESENT_SHARE:g} of the updates are first sent "
+            "with a wrong data service and corrected by a later updated_at",
+            "gsp_group_take": "true signed loss-adjusted total of registered energised MPANs (before faults; "
+            "register-read MPANs' true half-hourly values included) "
             f"x (1 + N(0, {GSPGT_ERROR_SD}))",
         },
     }
@@ -1258,7 +1491,7 @@ def generate(out_dir: Path, mpans: int, days: int, start: date, seed: int, file_
         "mpans": mpans,
         "days": days,
         "format": file_format,
-        "files": len(files) + 1,
+        "files": len(files) + 2,
         "consumption_rows": consumption_rows,
         "registration_rows": registration_rows,
         "fault_counts": manifest["fault_counts"],
@@ -1273,15 +1506,21 @@ def _write_registrations(ctx: _Context, out_dir: Path, mpans: int, writer: _Writ
     names = {key: f"registrations/registrations_{value}.csv" for key, value in snapshots.items()}
     older = _Sink(out_dir / names["older"], "csv", "registrations")
     newer = _Sink(out_dir / names["newer"], "csv", "registrations")
+    last_date = ctx.start + timedelta(days=ctx.days - 1)
+    names["updates"] = f"registration_updates/registration_updates_{ctx.start}_{last_date}.csv"
+    updates = _Sink(out_dir / names["updates"], "csv", "registration_updates")
     population = {"registered_mpans": mpans, "import_mpans": 0, "export_mpans": 0, "domestic_mpans": 0,
                   "market_segment": dict.fromkeys(SEGMENTS, 0), "events": dict.fromkeys(EVENT_NAMES[1:], 0),
-                  "mpans_in_newer_snapshot": 0}
+                  "mpans_in_newer_snapshot": 0, "consent_granularity": dict.fromkeys(CONSENT, 0),
+                  "registration_updates": {**dict.fromkeys(UPDATE_KINDS[1:], 0), "resent": 0}}
     for chunk, first in enumerate(range(0, mpans, CHUNK_MPANS)):
         n = min(CHUNK_MPANS, mpans - first)
         pop = _population(ctx, chunk, first, n)
         writer.write(older, _registration_rows(pop, older_day, np.arange(n), stale=True, ctx=ctx))
         changed = np.flatnonzero(np.isin(pop.event, (EV_SC_IN, EV_DEEN_IN, EV_CORRECTION)))
         writer.write(newer, _registration_rows(pop, newer_day, changed, stale=False, ctx=ctx))
+        if np.any(pop.update != UPD_NONE):
+            writer.write(updates, _registration_update_rows(pop, ctx))
         population["export_mpans"] += int(pop.export.sum())
         population["domestic_mpans"] += int(pop.domestic.sum())
         population["mpans_in_newer_snapshot"] += len(changed)
@@ -1289,11 +1528,19 @@ def _write_registrations(ctx: _Context, out_dir: Path, mpans: int, writer: _Writ
             population["market_segment"][name] += int(np.sum(pop.segment == code))
         for code, name in enumerate(EVENT_NAMES[1:], start=1):
             population["events"][name] += int(np.sum(pop.event == code))
+        for code, name in enumerate(CONSENT):
+            population["consent_granularity"][name] += int(np.sum(pop.consent == code))
+        for code, name in enumerate(UPDATE_KINDS[1:], start=1):
+            population["registration_updates"][name] += int(np.sum(pop.update == code))
+        population["registration_updates"]["resent"] += int(pop.update_resent.sum())
     population["import_mpans"] = mpans - population["export_mpans"]
     writer.close(older)
     writer.close(newer)
+    writer.close(updates)
     files = {names["older"]: older.rows, names["newer"]: newer.rows}
-    return {"files": files, "snapshots": snapshots}, population
+    if updates.used:
+        files[names["updates"]] = updates.rows
+    return {"files": files, "snapshots": snapshots, "update_rows": updates.rows}, population
 
 
 def _write_consumption(ctx: _Context, out_dir: Path, mpans: int, writer: _Writer) -> dict:
@@ -1312,12 +1559,17 @@ def _write_consumption(ctx: _Context, out_dir: Path, mpans: int, writer: _Writer
     malformed_kinds = dict.fromkeys(MALFORMED_KINDS[ctx.file_format], 0)
     take = _Take.zeros(ctx.days, len(ctx.group_ids))
     restated_rows = 0
+    truth = _Sink(out_dir / TRUTH_FILE, "parquet", "register_read_truth")
+    read_rows = {"daily": 0, "monthly": 0}
+    monthly_totals: dict[int, np.ndarray] = {}  # per chunk: [monthly-consent MPAN, window day] true day totals
     for offset in range(ctx.days):
         day = _day(ctx, offset, calendar)
         name = f"consumption/consumption_{day.settlement_date}.{extension}"
         restated_name = f"consumption/consumption_{day.settlement_date}_restated.{extension}"
         main = _Sink(out_dir / name, ctx.file_format, "consumption")
         later = _Sink(out_dir / restated_name, ctx.file_format, "consumption")
+        reads_name = f"register_reads/register_reads_{day.settlement_date}.csv"
+        daily_reads = _Sink(out_dir / reads_name, "csv", "register_reads")
         for chunk, first in enumerate(range(0, mpans, CHUNK_MPANS)):
             n = min(CHUNK_MPANS, mpans - first)
             pop, unreg = _population(ctx, chunk, first, n), _unregistered(ctx, chunk, n, mpans)
@@ -1328,6 +1580,18 @@ def _write_consumption(ctx: _Context, out_dir: Path, mpans: int, writer: _Writer
                 writer.write(main, table)
             if part.restated is not None and part.restated.num_rows:
                 writer.write(later, part.restated)
+            read_mpans, read_milli = part.read_values
+            if len(read_mpans):
+                writer.write(truth, _truth_table(pop, day, read_mpans, read_milli))
+            daily = pop.consent[read_mpans] == CON_DAILY
+            if daily.any():
+                table = _daily_reads(pop, day, read_mpans[daily], read_milli[daily].sum(axis=1))
+                writer.write(daily_reads, table)
+                read_rows["daily"] += table.num_rows
+            monthly = np.flatnonzero(pop.consent == CON_MONTHLY)
+            if len(monthly):  # inactive days stay -1: no read covers them
+                totals = monthly_totals.setdefault(chunk, np.full((len(monthly), ctx.days), -1, dtype=np.int64))
+                totals[np.searchsorted(monthly, read_mpans[~daily]), offset] = read_milli[~daily].sum(axis=1)
             for key, value in part.counts.items():
                 injected[key] += value
             for key, value in part.rows.items():
@@ -1338,10 +1602,20 @@ def _write_consumption(ctx: _Context, out_dir: Path, mpans: int, writer: _Writer
                 malformed_kinds[key] += value
         writer.close(main)
         writer.close(later)
+        writer.close(daily_reads)
         files[name] = main.rows
         if later.used:
             files[restated_name] = later.rows
             restated_rows += later.rows
+        if daily_reads.used:
+            files[reads_name] = daily_reads.rows
+    if not truth.used:
+        writer.write(truth, _truth_table(None, None, np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.int64)))
+    writer.close(truth)
+    truth_rows = truth.rows
+    monthly_files = _write_monthly_reads(ctx, out_dir, mpans, writer, monthly_totals)
+    files.update(monthly_files)
+    read_rows["monthly"] = sum(monthly_files.values())
     for name in ROW_FAULTS:
         rows[name] = injected[name]
     faults = {
@@ -1350,7 +1624,132 @@ def _write_consumption(ctx: _Context, out_dir: Path, mpans: int, writer: _Writer
         for name in FAULT_NAMES
     }
     return {"files": files, "faults": faults, "malformed_kinds": malformed_kinds, "take": take,
-            "restated_rows": restated_rows}
+            "restated_rows": restated_rows, "register_read_rows": read_rows, "truth_rows": truth_rows}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Register reads (MPANs with daily or monthly consent) and the true values behind them
+# ---------------------------------------------------------------------------------------------------------
+TRUTH_FILE = "truth/register_read_truth.parquet"
+REGISTER_READ_COLUMNS = ("mpan_core", "measurement_quantity", "data_service_id", "received_at", "read_start_date",
+                         "read_end_date", "kwh")
+MONTHLY_READ_RECEIVED_HOUR_UTC = 3  # the day after the read's last day, 03:xx UTC
+
+
+def _utc_text(seconds: np.ndarray) -> pa.Array:
+    """'2026-11-01T03:07:00Z' of each instant (seconds since 1970-01-01 UTC)."""
+    instants = np.asarray(seconds, dtype=np.int64).astype("datetime64[s]")
+    text = np.char.add(np.datetime_as_string(instants, unit="s"), "Z")
+    return pa.array(text.astype(object), type=pa.string())
+
+
+def _register_read_table(pop: _Population, rows: np.ndarray, data_service: np.ndarray, received_at: pa.Array,
+                         first_day: np.ndarray, last_day: np.ndarray, milli: np.ndarray) -> pa.Table:
+    columns = {
+        "mpan_core": _dictionary(rows, pop.core_text),
+        "measurement_quantity": _dictionary(pop.export[rows].astype(np.int32), ("AI", "AE")),
+        "data_service_id": _dictionary(data_service, DATA_SERVICES),
+        "received_at": received_at,
+        "read_start_date": _dates(first_day),
+        "read_end_date": _dates(last_day),
+        "kwh": _decimal(milli, 3),
+    }
+    return _table(columns, "register_reads", REGISTER_READ_COLUMNS)
+
+
+def _daily_reads(pop: _Population, day: _Day, rows: np.ndarray, milli: np.ndarray) -> pa.Table:
+    """One read per daily-consent MPAN active on the day: the day's true energy, sent with the consumption."""
+    data_service = pop.data_service_on(day.day_number)[rows]
+    received_at = _dictionary(data_service, day.received_text["main"])
+    days = np.full(len(rows), day.day_number)
+    return _register_read_table(pop, rows, data_service, received_at, days, days, milli)
+
+
+def _truth_table(pop: _Population | None, day: _Day | None, rows: np.ndarray, milli: np.ndarray) -> pa.Table:
+    """True half-hourly values of register-read MPANs (truth/register_read_truth.parquet): what shaping should give."""
+    items = load_catalogue().items
+    periods = milli.shape[1] if milli.ndim == 2 else 0
+    core = pop.core_text.take(pa.array(np.repeat(rows, periods))) if pop is not None else pa.array([], pa.string())
+    consent = np.repeat(pop.consent[rows], periods) if pop is not None else np.zeros(0, dtype=np.int8)
+    export = np.repeat(pop.export[rows], periods) if pop is not None else np.zeros(0, dtype=bool)
+    return pa.table({
+        "mpan_core": core.cast(pa.string()),
+        "measurement_quantity": pa.array(np.where(export, "AE", "AI").astype(object), type=pa.string()),
+        "settlement_date": _dates(np.full(len(consent), day.day_number if day is not None else 0)),
+        "settlement_period": pa.array(np.tile(np.arange(1, periods + 1), len(rows)),
+                                      type=items["settlement_period"].arrow_type),
+        "kwh": _decimal(milli.ravel(), 3),
+        "consent_granularity": pa.array(np.asarray(CONSENT, dtype=object)[consent], type=pa.string()),
+    })
+
+
+def _months(ctx: _Context) -> list[tuple[date, date]]:
+    """First and last day of every calendar month the window touches."""
+    months, day = [], ctx.start.replace(day=1)
+    last = ctx.start + timedelta(days=ctx.days - 1)
+    while day <= last:
+        following = (day + timedelta(days=32)).replace(day=1)
+        months.append((day, following - timedelta(days=1)))
+        day = following
+    return months
+
+
+def _write_monthly_reads(ctx: _Context, out_dir: Path, mpans: int, writer: _Writer,
+                         window_totals: dict[int, np.ndarray]) -> dict[str, int]:
+    """One read per monthly-consent MPAN and calendar month the window touches, covering the whole month and
+    received after its end; split where the MPAN's supplier or data service changes or it is de-energised inside
+    the month (the read at a change of supplier), a part only for days it is energised. The true values of days
+    outside the window come from the same functions with their own random stream, for those MPANs only, chunk by
+    chunk (bounded memory)."""
+    calendar = _bundled().calendar
+    outside: dict[date, _OutsideDay] = {}
+    files = {}
+    for first, last in _months(ctx):
+        name = f"register_reads/register_reads_{first:%Y-%m}.csv"
+        sink = _Sink(out_dir / name, "csv", "register_reads")
+        dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        for chunk, first_mpan in enumerate(range(0, mpans, CHUNK_MPANS)):
+            if chunk not in window_totals:
+                continue
+            pop = _population(ctx, chunk, first_mpan, min(CHUNK_MPANS, mpans - first_mpan))
+            rows = np.flatnonzero(pop.consent == CON_MONTHLY)
+            totals = np.zeros((len(rows), len(dates)), dtype=np.int64)
+            state = np.zeros((len(rows), len(dates)), dtype=np.int64)  # data service x supplier, -1 not energised
+            for i, settlement_date in enumerate(dates):
+                day_number = (settlement_date - EPOCH).days
+                offset = (settlement_date - ctx.start).days
+                if 0 <= offset < ctx.days:
+                    totals[:, i] = window_totals[chunk][:, offset]
+                else:
+                    if settlement_date not in outside:
+                        outside[settlement_date] = _outside_day(ctx, settlement_date, calendar)
+                    milli = _true_milli(outside[settlement_date], pop.ac_kwh[rows], pop.shape[rows], pop.group[rows],
+                                        pop.cap_milli[rows], _rng(ctx.seed, _S_OUTSIDE_WINDOW, day_number, chunk))
+                    totals[:, i] = milli.sum(axis=1)
+                service = pop.data_service_on(day_number)[rows].astype(np.int64)
+                state[:, i] = np.where(pop.active_on(day_number)[rows],
+                                       service * len(SUPPLIERS) + pop.supplier_on(day_number)[rows], -1)
+            new = np.ones(state.shape, dtype=bool)
+            new[:, 1:] = state[:, 1:] != state[:, :-1]
+            starts = np.flatnonzero(new.ravel())
+            if not len(starts):
+                continue
+            ends = np.r_[starts[1:], state.size] - 1
+            milli = np.add.reduceat(totals.ravel(), starts)
+            run_state = state.ravel()[starts]
+            keep = run_state >= 0
+            first_day = (first - EPOCH).days + starts[keep] % len(dates)
+            last_day = (first - EPOCH).days + ends[keep] % len(dates)
+            service = run_state[keep] // len(SUPPLIERS)
+            received = _utc_text((last_day + 1) * 86_400 + MONTHLY_READ_RECEIVED_HOUR_UTC * 3_600 + service * 420)
+            table = _register_read_table(pop, rows[starts[keep] // len(dates)], service, received, first_day,
+                                         last_day, milli[keep])
+            if table.num_rows:
+                writer.write(sink, table)
+        writer.close(sink)
+        if sink.used:
+            files[name] = sink.rows
+    return files
 
 
 def _gsp_group_take(ctx: _Context, dates: list[date], take: _Take) -> pa.Table:

@@ -8,13 +8,39 @@
 --                       category (int_estimation_load_shapes: load_shape_kwh / annual_total_kwh, seasonal;
 --                       never AC / 365 flat)
 -- Every estimate is flagged E and its method recorded in <method>_mask (bit p = period p).
+-- Before estimating, a period without a half-hourly value takes the value derived from the MPAN's register read
+-- (int_register_reads_shaped; recorded in register_read_mask, flagged as var('register_read_quality_flag') says):
+-- a half-hourly value of the same period, if there is one, wins over the derived one. A de-energised MPAN's read
+-- is settled like its metered half-hourly values (the energy flowed): it joins the spine with its read.
 {%- set methods = var('estimation_methods') %}
 with periods as (
     select * from {{ ref('int_settlement_periods') }}
 ),
 
-spine as (
+shaped_reads as (
+    select * from {{ ref('int_register_reads_shaped') }}
+),
+
+gaps as (
     select * from {{ ref('int_consumption_gaps') }}
+    union all by name
+    -- de-energised MPANs with a read and no half-hourly value (those with values are in the gaps already)
+    select r.*, 0::ubigint as missing_mask
+    from {{ ref('int_registrations_in_force') }} as r
+    semi join shaped_reads as s using (mpan_core, measurement_quantity)
+    anti join {{ ref('int_consumption_gaps') }} as g using (mpan_core, measurement_quantity)
+),
+
+spine as (
+    select
+        g.* replace (
+            {{ each_period('coalesce(g.kwh_{p:02d}, r.kwh_{p:02d}) as kwh_{p:02d}', ',\n            ') }},
+            g.missing_mask & ~coalesce(r.register_read_mask, 0::ubigint) as missing_mask
+        ),
+        coalesce(r.register_read_mask, 0::ubigint) & ~coalesce(g.present_mask, 0::ubigint) as register_read_mask
+    from gaps as g
+    left join shaped_reads as r
+        on r.mpan_core = g.mpan_core and r.measurement_quantity = g.measurement_quantity
 ),
 
 gap_days as (
@@ -29,8 +55,10 @@ gap_days as (
         s.missing_mask,
         coalesce(s.estimated_mask, 0::ubigint) as received_estimated_mask,
         [{{ period_columns('kwh', 's') }}] as day_kwh,
-        -- bit p: period p has an actual value (received, not estimated by the data service)
-        {{ period_mask('s.kwh_{p:02d} is not null') }} & ~coalesce(s.estimated_mask, 0::ubigint) as actual_mask
+        -- bit p: period p has an actual value (received, not estimated by the data service; a value derived from
+        -- a register read is one only when flagged A)
+        {{ period_mask('s.kwh_{p:02d} is not null') }} & ~coalesce(s.estimated_mask, 0::ubigint)
+            {%- if var('register_read_quality_flag') == 'E' %} & ~s.register_read_mask{% endif %} as actual_mask
     from spine as s
     where s.missing_mask <> 0
 ),
@@ -146,11 +174,15 @@ select
     s.domestic_premises,
     s.energisation_status,
     {{ each_period('coalesce(f.values[list_position(f.periods, {p})], s.kwh_{p:02d}) as kwh_{p:02d}') }},
-    -- ubigint: the masks reach Parquet basis files, which have no 128-bit integers
-    coalesce(f.estimated_mask, s.estimated_mask)::ubigint as estimated_mask,
+    -- ubigint: the masks reach Parquet basis files, which have no 128-bit integers; an MPAN-day made of a
+    -- register read alone has no received mask
+    (coalesce(f.estimated_mask, s.estimated_mask, 0::ubigint)
+        {%- if var('register_read_quality_flag') == 'E' %} | s.register_read_mask{% endif %})::ubigint as estimated_mask,
     coalesce(f.interpolation_mask, 0)::ubigint as interpolation_mask,
     coalesce(f.like_day_mask, 0)::ubigint as like_day_mask,
-    coalesce(f.annual_consumption_mask, 0)::ubigint as annual_consumption_mask
+    coalesce(f.annual_consumption_mask, 0)::ubigint as annual_consumption_mask,
+    -- periods whose value was derived from a register read (bit p = period p, as estimated_mask)
+    s.register_read_mask::ubigint as register_read_mask
 from spine as s
 left join filled as f
     on s.mpan_core = f.mpan_core and s.measurement_quantity = f.measurement_quantity

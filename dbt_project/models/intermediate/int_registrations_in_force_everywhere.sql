@@ -1,14 +1,8 @@
--- The registration rows in force on the settlement date, in every GSP Group (CONTRACT.md): rows of the
--- newest snapshot that contains the MPAN replace all older rows; effective dates are inclusive. A view: a
--- partition keeps its own groups' rows (int_registrations_in_force) and looks here only to find the MPANs
--- registered in no group at all.
-with newest as (
-    select
-        *,
-        {{ registrations_newest_snapshot_date() }} as newest_snapshot_date
-    from {{ ref('stg_lake__registrations') }}
-)
-
+-- The registration rows in force on the settlement date, in every GSP Group (CONTRACT.md): the rows of the
+-- current registration history (int_registrations_current: the newest snapshot holding the MPAN, with the
+-- updates sent after it applied) whose inclusive effective dates hold the date. A view: a partition keeps its
+-- own groups' rows (int_registrations_in_force) and looks here only to find the MPANs registered in no group
+-- at all.
 select
     mpan_core,
     measurement_quantity,
@@ -29,7 +23,6 @@ select
     effective_from_date,
     effective_to_date,
     file_sha256
-from newest
-where snapshot_date = newest_snapshot_date
-  and effective_from_date <= date '{{ run_parameter("settlement_date") }}'
+from {{ ref('int_registrations_current') }}
+where effective_from_date <= date '{{ run_parameter("settlement_date") }}'
   and (effective_to_date is null or effective_to_date >= date '{{ run_parameter("settlement_date") }}')
