@@ -20,12 +20,18 @@ def test_a_small_benchmark_records_each_stage_its_steps_memory_and_disk(tmp_path
     result = run_bench(mpans=400, days=1, file_format="parquet", work_dir=tmp_path / "work", name="tiny")
     manifest = json.loads((tmp_path / "work" / "landing" / "generation_manifest.json").read_text())
     assert result["values"] == manifest["consumption_rows"] > 0
-    assert set(result["stages"]) == {"ingest", "settle", "gate", "aggregation"}
+    assert set(result["stages"]) == {"ingest", "settle", "gate", "aggregation", "load_shaping", "participants"}
     assert 0 < result["stages"]["aggregation"]["wall_seconds"] < result["stages"]["settle"]["steps"]["dbt_build"]
     assert len(result["stages"]["settle"]["slowest_models"]) == 5
     for stage in ("ingest", "settle"):
         assert result["stages"][stage]["wall_seconds"] > 0 and result["stages"][stage]["peak_memory_gib"] > 0
-    assert set(result["stages"]["settle"]["steps"]) == {"dbt_build", "stage", "gate", "publish"}
+    assert set(result["stages"]["settle"]["steps"]) == {"dbt_build", "stage", "participants", "gate", "publish"}
+    # the Load Shaping Service inside the dbt build, the participants' flows inside settle, each a share of it
+    for stage, inside in (("load_shaping", result["stages"]["settle"]["steps"]["dbt_build"]),
+                          ("participants", result["stages"]["settle"]["wall_seconds"])):
+        assert 0 < result["stages"][stage]["wall_seconds"] < inside
+        assert result["stages"][stage]["share_of_settle"] == round(
+            result["stages"][stage]["wall_seconds"] / result["stages"]["settle"]["wall_seconds"], 4)
     assert result["stages"]["gate"]["wall_seconds"] == result["stages"]["settle"]["steps"]["gate"]
     assert result["end_to_end_seconds"] == round(
         result["stages"]["ingest"]["wall_seconds"] + result["stages"]["settle"]["wall_seconds"], 2)

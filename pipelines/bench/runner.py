@@ -32,6 +32,9 @@ TABLE_START, TABLE_END = "<!-- bench-table:start -->", "<!-- bench-table:end -->
 _SLOWEST_MODELS = 5
 # The aggregation with GSP Group Correction: volumes and losses summed per supplier, then corrected.
 AGGREGATION_MODELS = ("int_supplier_period_volumes", "int_gsp_group_correction", "supplier_volumes", "gsp_group_correction")
+# The Load Shaping Service's models inside the dbt build (docs/settlement.md, "The Load Shaping Service").
+LOAD_SHAPING_MODELS = ("int_load_shape_season", "int_load_shape_actuals", "int_load_shapes_of_the_day",
+                       "int_load_shapes", "load_shapes")
 
 
 def machine() -> dict:
@@ -123,17 +126,21 @@ def _stage(wall: float, values: int, peak_gib: float, **extra) -> dict:
             "peak_memory_gib": peak_gib, **extra}
 
 
-def _settle_steps(run_dir: Path) -> tuple[dict, list, float]:
-    """The run's step times, its slowest dbt nodes, and the seconds its aggregation models took."""
+def _model_seconds(nodes: list[dict], names: tuple[str, ...]) -> float:
+    return sum(n["execution_time"] for n in nodes
+               if n["unique_id"].startswith("model.") and n["unique_id"].split(".")[-1] in names)
+
+
+def _settle_steps(run_dir: Path) -> tuple[dict, list, float, float]:
+    """The run's step times, its slowest dbt nodes, and the seconds its aggregation and its load shaping models
+    took (summed over the partitions)."""
     timings = run_dir / "timings.json"
     steps = json.loads(timings.read_text()) if timings.exists() else {}
     nodes = [node for results in sorted(run_dir.glob("partitions/*/target/run_results.json"))
              for node in json.loads(results.read_text())["results"]]
     models = sorted(((n["unique_id"].split(".")[-1], round(n["execution_time"], 2)) for n in nodes),
                     key=lambda m: -m[1])[:_SLOWEST_MODELS]
-    aggregation = sum(n["execution_time"] for n in nodes
-                      if n["unique_id"].startswith("model.") and n["unique_id"].split(".")[-1] in AGGREGATION_MODELS)
-    return steps, models, aggregation
+    return steps, models, _model_seconds(nodes, AGGREGATION_MODELS), _model_seconds(nodes, LOAD_SHAPING_MODELS)
 
 
 def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str | None = None) -> dict:
@@ -152,7 +159,7 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
         ingest_wall, ingest_peak = _timed("ingest", [mhhs, "--data-dir", str(data), "ingest", str(landing)],
                                           work_dir / "ingest.log")
         stages = {"ingest": _stage(ingest_wall, values, ingest_peak)}
-        settle_walls, settle_peaks, steps, gate_seconds, aggregation_seconds = [], [], {}, 0.0, 0.0
+        settle_walls, settle_peaks, steps, gate_seconds, aggregation_seconds, shaping_seconds = [], [], {}, 0.0, 0.0, 0.0
         for day in range(days):
             settlement_date = (BENCH_START + timedelta(days=day)).isoformat()
             wall, peak = _timed("settle", [mhhs, "--data-dir", str(data), "settle", "--date", settlement_date,
@@ -160,17 +167,26 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
                                 work_dir / f"settle_{settlement_date}.log")
             settle_walls.append(wall)
             settle_peaks.append(peak)
-            day_steps, models, day_aggregation = _settle_steps(data / "runs" / "SF" / settlement_date / "v1")
+            day_steps, models, day_aggregation, day_shaping = _settle_steps(data / "runs" / "SF" / settlement_date / "v1")
             for step, seconds in day_steps.items():
                 steps[step] = round(steps.get(step, 0) + seconds, 2)
             gate_seconds += day_steps.get("gate", 0.0)
             aggregation_seconds += day_aggregation
+            shaping_seconds += day_shaping
     settle_wall = round(sum(settle_walls), 2)
     stages["settle"] = _stage(settle_wall, values, max(settle_peaks), steps=steps, slowest_models=models)
     stages["gate"] = _stage(round(gate_seconds, 2), values, None,
                             note="inside settle: the wait for the gate after the outputs are staged")
     stages["aggregation"] = _stage(round(aggregation_seconds, 2), values, None,
                                    note="inside the dbt build: " + ", ".join(AGGREGATION_MODELS))
+    # what the contract v2 services cost inside settle, as a share of it (issues 20 and 21: at most 10% each)
+    stages["load_shaping"] = _stage(round(shaping_seconds, 2), values, None,
+                                    share_of_settle=round(shaping_seconds / settle_wall, 4) if settle_wall else None,
+                                    note="inside the dbt build, summed over partitions: " + ", ".join(LOAD_SHAPING_MODELS))
+    participants = steps.get("participants", 0.0)
+    stages["participants"] = _stage(participants, values, None,
+                                    share_of_settle=round(participants / settle_wall, 4) if settle_wall else None,
+                                    note="inside settle: every participant's folder cut, written and hashed")
     result = {
         "name": name or f"{mpans}_{days}d_{file_format}",
         "date": date.today().isoformat(),
@@ -207,11 +223,18 @@ def load_results(results_dir: Path = RESULTS_DIR) -> list[dict]:
     return sorted(results, key=lambda r: (r["format"], r["mpans"], r["days"]))
 
 
+def _share(stages: dict, stage: str) -> str:
+    if stage not in stages:
+        return "not recorded"
+    return f"{stages[stage]['wall_seconds']} s ({100 * stages[stage]['share_of_settle']:.1f}%)"
+
+
 def results_table(results: list[dict]) -> str:
     lines = ["| MPANs | days | landing | values | ingest | settle (gate inside) | gate | end to end | values/s end to end "
-             "| aggregation with correction, values/s | peak memory ingest / settle | lake + runs on disk (most while running) "
+             "| aggregation with correction, values/s | load shaping; participants' flows (share of settle) "
+             "| peak memory ingest / settle | lake + runs on disk (most while running) "
              "| floor; end to end / floor | measured on |",
-             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|"]
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|"]
     for r in results:
         s = r["stages"]
         disk = (r["disk_bytes"]["lake"] + r["disk_bytes"]["runs"] + r["disk_bytes"]["warehouse"]) / 1024**3
@@ -223,6 +246,7 @@ def results_table(results: list[dict]) -> str:
             f"| {r['mpans']:,} | {r['days']} | {r['format']} | {r['values']:,} | {s['ingest']['wall_seconds']} s "
             f"| {s['settle']['wall_seconds']} s | {s['gate']['wall_seconds']} s | {r['end_to_end_seconds']} s "
             f"| {r['end_to_end_values_per_second']:,} | {f'{aggregation:,}' if aggregation else 'not recorded'} "
+            f"| {_share(s, 'load_shaping')}; {_share(s, 'participants')} "
             f"| {s['ingest']['peak_memory_gib']} / "
             f"{s['settle']['peak_memory_gib']} GiB | {disk:.2f} GiB{peak_disk} | {floor} | {r['date']}, {r['machine']['cores']} cores, "
             f"{r['machine']['memory_gib']} GiB |")
