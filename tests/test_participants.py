@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.catalogue.dip_schema import RECIPIENT_ITEMS, flow_validator, outbound_flows
-from pipelines.outputs.participants import MANIFEST, file_sha256
+from pipelines.core.atomic import file_sha256
+from pipelines.outputs.participants import MANIFEST
 from tests.conftest import PROJECT_ROOT, _mhhs
 
 pytestmark = pytest.mark.integration

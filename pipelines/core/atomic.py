@@ -8,6 +8,7 @@ Published outputs are readable by their owner only, or by the owner's group too 
 
 import ctypes
 import ctypes.util
+import hashlib
 import os
 import shutil
 import stat
@@ -89,3 +90,12 @@ def open_to_group(folder: Path, listed_from: Path, data_dir: Path) -> None:
             _chmod(path, stat.S_IMODE(path.stat().st_mode) | 0o010)
         if path == data_dir or path == listed_from and data_dir not in path.parents:
             break
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256 (hex), read in blocks of a MiB: a published or standing file of any size."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -20,7 +20,6 @@ names a folder; a refused landing row whose data service cannot be read is count
 unattributed (it stays in the quarantine view, as every refused row does).
 """
 
-import hashlib
 import json
 import re
 import shutil
@@ -33,6 +32,7 @@ import duckdb
 from pipelines import catalogue
 from pipelines.catalogue.dip_schema import (FLOW_SCHEMA_VERSION, FLOW_SENDER_ROLE, RECIPIENT_ITEMS, SAA_ID,
                                             OutboundFlow, outbound_flows)
+from pipelines.core.atomic import file_sha256
 from pipelines.core.periods import periods_in_day
 from pipelines.reference.lake import Lake
 
@@ -195,14 +195,6 @@ def _recipients(con: duckdb.DuckDBPyConnection, flow: OutboundFlow) -> tuple[lis
 
 
 # ---- writing one recipient's folder ---------------------------------------------------------------------
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _json_columns(flow: OutboundFlow) -> str:

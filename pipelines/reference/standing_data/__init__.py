@@ -5,7 +5,6 @@ schema; a bad file stops with a message that names the file, the rows and the ru
 """
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +16,7 @@ import pyarrow as pa_arrow
 
 from pipelines import catalogue
 from pipelines.catalogue.pandera_schemas import pandera_schema
+from pipelines.core.atomic import file_sha256
 from pipelines.core.errors import BadInputData, MhhsError
 from pipelines.core.periods import LONDON, utc_period_starts
 
@@ -173,14 +173,6 @@ def empty_table(dataset_name: str) -> pa_arrow.Table:
     """A dataset with no rows, typed as read_standing_file types a file (for an optional file absent)."""
     dataset = catalogue.dataset(dataset_name)
     return pa_arrow.schema([(c.name, _ARROW_TYPES[c.type]) for c in dataset.columns]).empty_table()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def missing_required_files(directory: Path) -> list[str]:
