@@ -247,7 +247,8 @@ def _staged_run(data_dir: Path, version: int) -> SettlementRun:
     """A run whose outputs are staged (as `stage` leaves them), for publish."""
     run_dir = data_dir / "runs" / "SF" / SAMPLE_DAY / f"v{version}"
     (run_dir / "staged").mkdir(parents=True)
-    for name in ("supplier_volumes.csv", "supplier_volumes.parquet", "data_quality_report.html", "quarantine.parquet"):
+    for name in ("supplier_volumes.csv", "supplier_volumes.parquet", "load_shapes.parquet", "data_quality_report.html",
+                 "quarantine.parquet"):
         (run_dir / "staged" / name).write_text(f"{name} of v{version}")
     return SettlementRun(run_id=f"SF-{SAMPLE_DAY}-v{version}", run_type="SF", settlement_date=date.fromisoformat(SAMPLE_DAY),
                          version=version, started_at=datetime.now(timezone.utc), run_dir=run_dir,
@@ -271,7 +272,7 @@ def test_published_modes_follow_the_setting_whatever_the_umask(tmp_path, monkeyp
     outputs = data_dir / "outbound" / "SF" / SAMPLE_DAY
     assert (outputs / "supplier_volumes.csv").read_text() == "supplier_volumes.csv of v2"
     assert sorted(path.name for path in outputs.iterdir()) == [
-        "data_quality_report.html", "supplier_volumes.csv", "supplier_volumes.parquet"]
+        "data_quality_report.html", "load_shapes.parquet", "supplier_volumes.csv", "supplier_volumes.parquet"]
     assert {_mode(path) for path in outputs.iterdir()} == {file_mode}
     assert _mode(outputs) == folder_mode
     if setting == "1":  # the group can list the run types and dates, and pass through the data directory only

@@ -180,8 +180,9 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
     stages["aggregation"] = _stage(round(aggregation_seconds, 2), values, None,
                                    note="inside the dbt build: " + ", ".join(AGGREGATION_MODELS))
     # what the contract v2 services cost inside settle, as a share of it (issues 20 and 21: at most 10% each)
-    stages["load_shaping"] = _stage(round(shaping_seconds, 2), values, None,
-                                    share_of_settle=round(shaping_seconds / settle_wall, 4) if settle_wall else None,
+    shaping = round(shaping_seconds, 2)
+    stages["load_shaping"] = _stage(shaping, values, None,
+                                    share_of_settle=round(shaping / settle_wall, 4) if settle_wall else None,
                                     note="inside the dbt build, summed over partitions: " + ", ".join(LOAD_SHAPING_MODELS))
     participants = steps.get("participants", 0.0)
     stages["participants"] = _stage(participants, values, None,
