@@ -15,6 +15,7 @@ import psycopg2
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.ingest import LANDING_FORMATS
 from pipelines.settle.publish import PUBLISHED_TABLES
 from tests.conftest import PROJECT_ROOT, SAMPLE_DAY
 
@@ -79,7 +80,11 @@ def test_a_settlement_run_settles_its_gsp_groups_on_two_celery_workers_at_once(c
     ingest = trigger_and_wait(cluster, "mhhs_ingest", "scale_out_ingest")
     assert ingest == "success", task_instances(cluster, "mhhs_ingest", "scale_out_ingest")
     data_dir = Path(cluster["env"]["MHHS_DATA_DIR"])
-    assert len(list((data_dir / "lake" / "ingestion_log").glob("*.parquet"))) == 6
+    # one ingestion log entry per landing file of the sample (consumption, registrations, updates, register reads)
+    landing_files = [path for folder, suffixes in LANDING_FORMATS.items() for suffix in suffixes
+                     for path in (SAMPLE / folder).glob(f"*{suffix}")]
+    assert len(landing_files) == 10
+    assert len(list((data_dir / "lake" / "ingestion_log").glob("*.parquet"))) == len(landing_files)
 
     settlement = trigger_and_wait(cluster, "mhhs_settlement", "scale_out_settlement", {"settlement_date": DAY, "run_type": "SF"})
     tasks = task_instances(cluster, "mhhs_settlement", "scale_out_settlement")
