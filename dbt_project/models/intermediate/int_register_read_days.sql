@@ -8,9 +8,8 @@
 --                        (stg_settlement_run__load_shape_history), else the default: the settlement date's total x
 --                        the day's season weight / the date's season weight (int_load_shape_season)
 -- An interval whose shape is zero throughout shares the read equally over its days.
--- Rounding: kWh to 3 places, so that the days add up exactly: a day's kWh is the read's cumulative share through
--- that day, rounded, minus its cumulative share through the day before, rounded; the last day's cumulative share
--- is the read itself. Every day of the interval is computed (a run keeps the settlement date's:
+-- Rounding: kWh to 3 places by cumulative rounding (macros/settlement.sql), so that the days add up to the read
+-- exactly. Every day of the interval is computed (a run keeps the settlement date's:
 -- int_register_reads_shaped), so the days of an interval add up to the read to the 0.001 kWh whichever run
 -- settles each day, as long as the shapes are the same (day totals are summed as 12-place decimals, so every
 -- run sums them alike). date_shape_source: where the settlement date's shape came from.
@@ -111,7 +110,7 @@ day_totals as (
 day_weights as (
     select
         *,
-        case when sum(day_total) over read > 0 then round(day_total, 12) else 1 end::decimal(38, 12) as weight
+        {{ share_weight('day_total', 'read') }} as weight
     from day_totals
     window read as (partition by mpan_core, measurement_quantity)
 ),
@@ -119,10 +118,7 @@ day_weights as (
 days_through as (
     select
         *,
-        case
-            when day = read_end_date then kwh
-            else round(kwh * (sum(weight) over through_day)::double / (sum(weight) over read)::double, 3)
-        end::decimal(18, 3) as kwh_through_day
+        {{ cumulative_share_through('kwh', 'weight', 'day = read_end_date', 'read', 'through_day') }} as kwh_through_day
     from day_weights
     window read as (partition by mpan_core, measurement_quantity),
            through_day as (partition by mpan_core, measurement_quantity order by day rows between unbounded preceding and current row)

@@ -3,9 +3,8 @@
 -- periods by the date's shape of the MPAN's load shape category (load_shapes.csv where it gives the category and
 -- date, else this run's Load Shaping Service shape, int_load_shapes), so that
 --   value of period p = kwh x (the date's shape total / the interval's shape total) x (p's shape / the date's total)
--- A date whose shape is zero throughout shares its kWh equally over the periods. Rounding as for the days: each
--- period's kWh (3 places) is the day's cumulative share through it, rounded, minus the share through the period
--- before; the last period's cumulative share is the day's kWh, so the periods add up to the day exactly.
+-- A date whose shape is zero throughout shares its kWh equally over the periods. Rounding as for the days
+-- (cumulative rounding, macros/settlement.sql), so the periods add up to the day exactly.
 -- register_read_mask: bit p for each period of the day (the same convention as estimated_mask).
 {%- set settlement_date = "date '" ~ run_parameter('settlement_date') ~ "'" %}
 {%- set category = ['gsp_group_id', 'market_segment', 'domestic_premises', 'consent_granularity', 'measurement_quantity'] %}
@@ -50,7 +49,7 @@ period_weights as (
         d.measurement_quantity,
         d.day_kwh,
         s.settlement_period,
-        case when sum(s.shape_kwh) over read > 0 then round(s.shape_kwh, 12) else 1 end::decimal(38, 12) as weight,
+        {{ share_weight('s.shape_kwh', 'read') }} as weight,
         max(s.settlement_period) over read as last_period
     from date_kwh as d
     inner join date_shape as s
@@ -61,10 +60,8 @@ period_weights as (
 periods_through as (
     select
         *,
-        case
-            when settlement_period = last_period then day_kwh
-            else round(day_kwh * (sum(weight) over through_period)::double / (sum(weight) over read)::double, 3)
-        end::decimal(18, 3) as kwh_through_period
+        {{ cumulative_share_through('day_kwh', 'weight', 'settlement_period = last_period', 'read', 'through_period') }}
+            as kwh_through_period
     from period_weights
     window read as (partition by mpan_core, measurement_quantity),
            through_period as (partition by mpan_core, measurement_quantity order by settlement_period
