@@ -6,8 +6,9 @@ import shutil
 
 import pytest
 
-from pipelines.bench.runner import (RESULTS_DIR, TABLE_END, TABLE_START, load_results, render_results, results_table,
-                             run_bench, scale_plot)
+from pipelines.bench.runner import (BENCH_START, RESULTS_DIR, TABLE_END, TABLE_START, load_results, render_results,
+                                    results_table, run_bench, scale_plot)
+from pipelines.catalogue.dip_schema import outbound_flows
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
@@ -20,14 +21,17 @@ def test_a_small_benchmark_records_each_stage_its_steps_memory_and_disk(tmp_path
     result = run_bench(mpans=400, days=1, file_format="parquet", work_dir=tmp_path / "work", name="tiny")
     manifest = json.loads((tmp_path / "work" / "landing" / "generation_manifest.json").read_text())
     assert result["values"] == manifest["consumption_rows"] > 0
-    assert set(result["stages"]) == {"ingest", "settle", "gate", "aggregation", "load_shaping", "participants"}
+    assert set(result["stages"]) == {"ingest", "settle", "gate", "aggregation", "load_shaping", "register_reads",
+                                     "participants"}
     assert 0 < result["stages"]["aggregation"]["wall_seconds"] < result["stages"]["settle"]["steps"]["dbt_build"]
     assert len(result["stages"]["settle"]["slowest_models"]) == 5
     for stage in ("ingest", "settle"):
         assert result["stages"][stage]["wall_seconds"] > 0 and result["stages"][stage]["peak_memory_gib"] > 0
     assert set(result["stages"]["settle"]["steps"]) == {"dbt_build", "stage", "participants", "gate", "publish"}
-    # the Load Shaping Service inside the dbt build, the participants' flows inside settle, each a share of it
+    # the Load Shaping Service and the register reads inside the dbt build, the participants' flows inside settle,
+    # each a share of it
     for stage, inside in (("load_shaping", result["stages"]["settle"]["steps"]["dbt_build"]),
+                          ("register_reads", result["stages"]["settle"]["steps"]["dbt_build"]),
                           ("participants", result["stages"]["settle"]["wall_seconds"])):
         assert 0 < result["stages"][stage]["wall_seconds"] < inside
         assert result["stages"][stage]["share_of_settle"] == round(
@@ -36,6 +40,18 @@ def test_a_small_benchmark_records_each_stage_its_steps_memory_and_disk(tmp_path
     assert result["end_to_end_seconds"] == round(
         result["stages"]["ingest"]["wall_seconds"] + result["stages"]["settle"]["wall_seconds"], 2)
     assert all(result["disk_bytes"][part] > 0 for part in ("lake", "runs", "warehouse"))
+    # what each kind of participant received, from the published manifests: the suppliers' files together are
+    # the run's supplier_volumes
+    sizes = result["participant_sizes"]
+    assert set(sizes) == {flow.recipient for flow in outbound_flows()}
+    published = tmp_path / "work" / "data" / "outbound" / "SF" / BENCH_START.isoformat()
+    with (published / "supplier_volumes.csv").open() as volumes:
+        assert sizes["supplier"]["rows"]["total"] == sum(1 for _ in volumes) - 1
+    for size in sizes.values():
+        assert size["recipients"] >= 1
+        for measure in ("rows", "csv_bytes", "json_bytes"):
+            spread = size[measure]
+            assert spread["min"] <= spread["median"] <= spread["max"] <= spread["total"]
     # the floor measured in the same run on the same files, and each stage as a ratio to it
     floor = result["floor"]
     assert floor["seconds"] > 0

@@ -11,37 +11,17 @@ landing files once and writing them as Parquet), so the figures compare across m
 
 import json
 import shutil
-import statistics
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipelines.bench.runner import BENCH_SEED, BENCH_START, RESULTS_DIR, _floor, _timed, code_version, machine
-from pipelines.catalogue.dip_schema import outbound_flows
-from pipelines.outputs.participants import MANIFEST, STRATEGIES, run_facts, write_participant_flows
+from pipelines.bench.runner import (BENCH_SEED, BENCH_START, RESULTS_DIR, _floor, _timed, code_version, machine,
+                                    participant_sizes)
+from pipelines.outputs.participants import STRATEGIES, run_facts, write_participant_flows
 from pipelines.settle.partition import partition_problems
 from pipelines.settle.publish import combine
 from pipelines.settle.run import open_run
-
-
-def _sizes(root: Path) -> dict:
-    """Rows and bytes (CSV + JSON) per recipient of each kind: fewest, median, most, total."""
-    sizes = {}
-    for flow in outbound_flows():
-        manifests = [json.loads(p.read_text()) for p in sorted((root / flow.recipient).rglob(MANIFEST))]
-        rows = [m["files"][0]["rows"] for m in manifests]
-        csv_bytes = [m["files"][0]["bytes"] for m in manifests]
-        json_bytes = [m["files"][1]["bytes"] for m in manifests]
-        sizes[flow.recipient] = {
-            "recipients": len(manifests),
-            "rows": {"min": min(rows), "median": statistics.median(rows), "max": max(rows), "total": sum(rows)},
-            "csv_bytes": {"min": min(csv_bytes), "median": statistics.median(csv_bytes), "max": max(csv_bytes),
-                          "total": sum(csv_bytes)},
-            "json_bytes": {"min": min(json_bytes), "median": statistics.median(json_bytes), "max": max(json_bytes),
-                           "total": sum(json_bytes)},
-        }
-    return sizes
 
 
 def bench_participant_flows(mpans: int, work_dir: Path) -> dict:
@@ -79,7 +59,7 @@ def bench_participant_flows(mpans: int, work_dir: Path) -> dict:
         "participants_in_settle_seconds": steps.get("participants"),
         "participants_share_of_settle": round(steps.get("participants", 0) / settle_wall, 3),
         "strategies_seconds": strategies,
-        "sizes": _sizes(published),
+        "sizes": participant_sizes(published),
         "floor": {"seconds": floor, "what": "DuckDB reading the consumption landing files once and writing them as Parquet",
                   "participants_ratio": round(steps.get("participants", 0) / floor, 2),
                   "settle_ratio": round(settle_wall / floor, 2)},

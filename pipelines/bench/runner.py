@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -20,8 +21,10 @@ from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
+from pipelines.catalogue.dip_schema import outbound_flows
 from pipelines.core.errors import MhhsError
 from pipelines.core.paths import PROJECT_ROOT
+from pipelines.outputs.participants import MANIFEST
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 BENCHMARKS_DOC = PROJECT_ROOT / "docs" / "benchmarks.md"
@@ -35,6 +38,9 @@ AGGREGATION_MODELS = ("int_supplier_period_volumes", "int_gsp_group_correction",
 # The Load Shaping Service's models inside the dbt build (docs/settlement.md, "The Load Shaping Service").
 LOAD_SHAPING_MODELS = ("int_load_shape_season", "int_load_shape_actuals", "int_load_shapes_of_the_day",
                        "int_load_shapes", "load_shapes")
+# Register reads checked and shaped into half hours with those shapes (docs/settlement.md, "Register reads").
+REGISTER_READ_MODELS = ("int_register_reads_checked", "int_register_reads_refused", "int_register_read_days",
+                        "int_register_reads_shaped")
 
 
 def machine() -> dict:
@@ -131,16 +137,38 @@ def _model_seconds(nodes: list[dict], names: tuple[str, ...]) -> float:
                if n["unique_id"].startswith("model.") and n["unique_id"].split(".")[-1] in names)
 
 
-def _settle_steps(run_dir: Path) -> tuple[dict, list, float, float]:
-    """The run's step times, its slowest dbt nodes, and the seconds its aggregation and its load shaping models
-    took (summed over the partitions)."""
+def _settle_steps(run_dir: Path) -> tuple[dict, list, dict]:
+    """The run's step times, its slowest dbt nodes, and the seconds its aggregation, its load shaping and its
+    register read models took (each summed over the partitions)."""
     timings = run_dir / "timings.json"
     steps = json.loads(timings.read_text()) if timings.exists() else {}
     nodes = [node for results in sorted(run_dir.glob("partitions/*/target/run_results.json"))
              for node in json.loads(results.read_text())["results"]]
     models = sorted(((n["unique_id"].split(".")[-1], round(n["execution_time"], 2)) for n in nodes),
                     key=lambda m: -m[1])[:_SLOWEST_MODELS]
-    return steps, models, _model_seconds(nodes, AGGREGATION_MODELS), _model_seconds(nodes, LOAD_SHAPING_MODELS)
+    groups = {"aggregation": AGGREGATION_MODELS, "load_shaping": LOAD_SHAPING_MODELS,
+              "register_reads": REGISTER_READ_MODELS}
+    return steps, models, {group: _model_seconds(nodes, names) for group, names in groups.items()}
+
+
+def participant_sizes(root: Path) -> dict:
+    """Rows and bytes (CSV + JSON) per recipient of each kind of participant, from the manifests of a run's
+    published participants' folder: fewest, median, most, total."""
+    def spread(numbers: list[int]) -> dict:
+        return {"min": min(numbers), "median": statistics.median(numbers), "max": max(numbers), "total": sum(numbers)}
+
+    sizes = {}
+    for flow in outbound_flows():
+        manifests = [json.loads(p.read_text()) for p in sorted((root / flow.recipient).rglob(MANIFEST))]
+        if not manifests:
+            continue
+        sizes[flow.recipient] = {
+            "recipients": len(manifests),
+            "rows": spread([m["files"][0]["rows"] for m in manifests]),
+            "csv_bytes": spread([m["files"][0]["bytes"] for m in manifests]),
+            "json_bytes": spread([m["files"][1]["bytes"] for m in manifests]),
+        }
+    return sizes
 
 
 def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str | None = None) -> dict:
@@ -159,7 +187,8 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
         ingest_wall, ingest_peak = _timed("ingest", [mhhs, "--data-dir", str(data), "ingest", str(landing)],
                                           work_dir / "ingest.log")
         stages = {"ingest": _stage(ingest_wall, values, ingest_peak)}
-        settle_walls, settle_peaks, steps, gate_seconds, aggregation_seconds, shaping_seconds = [], [], {}, 0.0, 0.0, 0.0
+        settle_walls, settle_peaks, steps, gate_seconds = [], [], {}, 0.0
+        model_groups = {"aggregation": 0.0, "load_shaping": 0.0, "register_reads": 0.0}
         for day in range(days):
             settlement_date = (BENCH_START + timedelta(days=day)).isoformat()
             wall, peak = _timed("settle", [mhhs, "--data-dir", str(data), "settle", "--date", settlement_date,
@@ -167,23 +196,26 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
                                 work_dir / f"settle_{settlement_date}.log")
             settle_walls.append(wall)
             settle_peaks.append(peak)
-            day_steps, models, day_aggregation, day_shaping = _settle_steps(data / "runs" / "SF" / settlement_date / "v1")
+            day_steps, models, day_groups = _settle_steps(data / "runs" / "SF" / settlement_date / "v1")
             for step, seconds in day_steps.items():
                 steps[step] = round(steps.get(step, 0) + seconds, 2)
             gate_seconds += day_steps.get("gate", 0.0)
-            aggregation_seconds += day_aggregation
-            shaping_seconds += day_shaping
+            for group, seconds in day_groups.items():
+                model_groups[group] += seconds
+    # what each kind of participant receives from one run (the first day's)
+    sizes = participant_sizes(data / "outbound" / "SF" / BENCH_START.isoformat() / "participants")
     settle_wall = round(sum(settle_walls), 2)
     stages["settle"] = _stage(settle_wall, values, max(settle_peaks), steps=steps, slowest_models=models)
     stages["gate"] = _stage(round(gate_seconds, 2), values, None,
                             note="inside settle: the wait for the gate after the outputs are staged")
-    stages["aggregation"] = _stage(round(aggregation_seconds, 2), values, None,
+    stages["aggregation"] = _stage(round(model_groups["aggregation"], 2), values, None,
                                    note="inside the dbt build: " + ", ".join(AGGREGATION_MODELS))
     # what the contract v2 services cost inside settle, as a share of it (issues 20 and 21: at most 10% each)
-    shaping = round(shaping_seconds, 2)
-    stages["load_shaping"] = _stage(shaping, values, None,
-                                    share_of_settle=round(shaping / settle_wall, 4) if settle_wall else None,
-                                    note="inside the dbt build, summed over partitions: " + ", ".join(LOAD_SHAPING_MODELS))
+    for group, names in (("load_shaping", LOAD_SHAPING_MODELS), ("register_reads", REGISTER_READ_MODELS)):
+        seconds = round(model_groups[group], 2)
+        stages[group] = _stage(seconds, values, None,
+                               share_of_settle=round(seconds / settle_wall, 4) if settle_wall else None,
+                               note="inside the dbt build, summed over partitions: " + ", ".join(names))
     participants = steps.get("participants", 0.0)
     stages["participants"] = _stage(participants, values, None,
                                     share_of_settle=round(participants / settle_wall, 4) if settle_wall else None,
@@ -201,6 +233,7 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
                   "ingest_ratio": round(ingest_wall / floor_seconds, 2),
                   "settle_ratio": round(settle_wall / floor_seconds, 2),
                   "end_to_end_ratio": round((ingest_wall + settle_wall) / floor_seconds, 2)},
+        "participant_sizes": sizes,
         "disk_bytes": {"lake": _disk_bytes(data / "lake"), "runs": _disk_bytes(data / "runs"),
                        "warehouse": _disk_bytes(data / "warehouse.duckdb"), "peak_while_running": disk.peak},
         "machine": machine(),
@@ -232,7 +265,7 @@ def _share(stages: dict, stage: str) -> str:
 
 def results_table(results: list[dict]) -> str:
     lines = ["| MPANs | days | landing | values | ingest | settle (gate inside) | gate | end to end | values/s end to end "
-             "| aggregation with correction, values/s | load shaping; participants' flows (share of settle) "
+             "| aggregation with correction, values/s | load shaping; register reads; participants' flows (share of settle) "
              "| peak memory ingest / settle | lake + runs on disk (most while running) "
              "| floor; end to end / floor | measured on |",
              "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|"]
@@ -247,7 +280,7 @@ def results_table(results: list[dict]) -> str:
             f"| {r['mpans']:,} | {r['days']} | {r['format']} | {r['values']:,} | {s['ingest']['wall_seconds']} s "
             f"| {s['settle']['wall_seconds']} s | {s['gate']['wall_seconds']} s | {r['end_to_end_seconds']} s "
             f"| {r['end_to_end_values_per_second']:,} | {f'{aggregation:,}' if aggregation else 'not recorded'} "
-            f"| {_share(s, 'load_shaping')}; {_share(s, 'participants')} "
+            f"| {_share(s, 'load_shaping')}; {_share(s, 'register_reads')}; {_share(s, 'participants')} "
             f"| {s['ingest']['peak_memory_gib']} / "
             f"{s['settle']['peak_memory_gib']} GiB | {disk:.2f} GiB{peak_disk} | {floor} | {r['date']}, {r['machine']['cores']} cores, "
             f"{r['machine']['memory_gib']} GiB |")
