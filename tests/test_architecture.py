@@ -18,7 +18,7 @@ from pipelines.architecture import (capabilities, controls, data_model, exchange
                                     principles, processes, roles, sequence)
 from pipelines.architecture.dbt_lineage import lineage, parse_manifest
 from pipelines.catalogue import CatalogueError
-from pipelines.catalogue.dip_schema import dip_consumption_schema, validator
+from pipelines.catalogue.dip_schema import dip_consumption_schema, outbound_flows, validator
 from pipelines.ingest import _dip_messages
 from tests.conftest import PROJECT_ROOT, SHARED_DIR
 
@@ -474,10 +474,33 @@ def test_every_table_3_requirement_is_answered_and_only_those():
     assert by_name["AWG Recommendation Document"] == {11, 12}
 
 
-def test_the_index_marks_what_remains_incomplete():
-    index = INDEX.read_text()
-    (interface_row,) = [line for line in index.splitlines() if line.startswith("| [Interface Specification]")]
-    assert "incomplete" in interface_row and "national scale" in interface_row and "30 M" in interface_row
+def test_the_interface_specification_gives_each_interface_its_frequency_and_size_at_national_scale():
+    # sizes come from the committed `make bench` results; the largest that recorded them is national scale
+    results = interfaces.measured_sizes()
+    national = results[-1]
+    assert national["mpans"] >= 30_000_000
+    index = (PROJECT_ROOT / "docs/interfaces/README.md").read_text()
+    assert f"size per day at {national['mpans']:,} MPANs" in index
+    rows = {i.name: line for i in interfaces.interfaces()
+            for line in index.splitlines() if line.startswith(f"| [{i.title}]({i.name}.md)")}
+    assert set(rows) == {i.name for i in interfaces.interfaces()}
+    for found in interfaces.interfaces():
+        cells = [cell.strip() for cell in rows[found.name].split("|")[1:-1]]
+        assert cells[5] == found.frequency != "", found.name
+        if found.size:
+            # measured, or (a published table the result predates) the size its rule gives
+            assert re.search(r"[0-9,]+ rows", cells[6]) or cells[6] == interfaces.SIZE_BY_RULE[found.name], found.name
+    # the figures are the bench's: one landing folder, one published table
+    consumption = national["sizes"]["landing"]["consumption"]
+    assert f"{consumption['rows']:,} rows in {consumption['files']} files" in rows["consumption_parquet"]
+    assert f"{national['sizes']['published']['bm_unit_volumes']['rows']:,} rows" in rows["bm_unit_volumes"]
+    # and every participant flow, per recipient, at each scale measured
+    for flow in outbound_flows():
+        size = national["sizes"]["participants"][flow.recipient]
+        assert re.search(rf"\| \[`{flow.name}`\]\({flow.name}_flow.md\) \| {national['mpans']:,} \| "
+                         rf"{size['recipients']} \| [0-9,]+ / [0-9,]+ / {size['rows']['max']:,} \|", index), flow.name
+    # nothing is left marked incomplete in the architecture index
+    assert "incomplete" not in INDEX.read_text()
 
 
 @pytest.mark.dbt

@@ -9,6 +9,8 @@ import pytest
 from pipelines.bench.runner import (BENCH_START, RESULTS_DIR, TABLE_END, TABLE_START, load_results, render_results,
                                     results_table, run_bench, scale_plot)
 from pipelines.catalogue.dip_schema import outbound_flows
+from pipelines.ingest.landing import LANDING_FORMATS
+from pipelines.settle.publish import PUBLISHED_TABLES
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
@@ -40,14 +42,24 @@ def test_a_small_benchmark_records_each_stage_its_steps_memory_and_disk(tmp_path
     assert result["end_to_end_seconds"] == round(
         result["stages"]["ingest"]["wall_seconds"] + result["stages"]["settle"]["wall_seconds"], 2)
     assert all(result["disk_bytes"][part] > 0 for part in ("lake", "runs", "warehouse"))
-    # what each kind of participant received, from the published manifests: the suppliers' files together are
-    # the run's supplier_volumes
-    sizes = result["participant_sizes"]
-    assert set(sizes) == {flow.recipient for flow in outbound_flows()}
+    # what each interface carries for the day, from the files themselves, and what each kind of participant
+    # received, from the published manifests: the suppliers' files together are the run's supplier_volumes
+    landing = tmp_path / "work" / "landing"
     published = tmp_path / "work" / "data" / "outbound" / "SF" / BENCH_START.isoformat()
+    sizes = result["sizes"]
+    assert sizes["landing"]["consumption"]["rows"] == manifest["consumption_rows"]
+    assert set(sizes["landing"]) == set(LANDING_FORMATS)
+    with (landing / "standing" / "llfc.csv").open() as llfc:
+        assert sizes["standing"]["llfc"]["rows"] == sum(1 for _ in llfc) - 1
+    assert set(sizes["published"]) == {*PUBLISHED_TABLES, "settlement_runs"}
     with (published / "supplier_volumes.csv").open() as volumes:
-        assert sizes["supplier"]["rows"]["total"] == sum(1 for _ in volumes) - 1
-    for size in sizes.values():
+        supplier_volumes_rows = sum(1 for _ in volumes) - 1
+    assert sizes["published"]["supplier_volumes"]["rows"] == supplier_volumes_rows
+    assert sizes["published"]["supplier_volumes"]["csv_bytes"] == (published / "supplier_volumes.csv").stat().st_size
+    participants = sizes["participants"]
+    assert set(participants) == {flow.recipient for flow in outbound_flows()}
+    assert participants["supplier"]["rows"]["total"] == supplier_volumes_rows
+    for size in participants.values():
         assert size["recipients"] >= 1
         for measure in ("rows", "csv_bytes", "json_bytes"):
             spread = size[measure]

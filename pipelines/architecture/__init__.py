@@ -79,7 +79,8 @@ ARTEFACTS = (
     Artefact("Interface Specification", "Data", "../interfaces/README.md", (1, 2, 3, 4, 5),
              "generated from `pipelines/ingest/`, `pipelines/settle/` and the data catalogue",
              also=(("DIP JSON Schema", f"../interfaces/schemas/{interfaces.SCHEMA_FILE.name}"),),
-             incomplete="the participants' flows' sizes are measured at 1 M MPANs; at national scale (30 M) not yet"),
+             note="frequency and size of every interface and of each participant's flows at national scale, from "
+                  "the `make bench` results"),
     Artefact("Interface Sequence Diagram", "Data", exchanges.PAGE, (5,),
              "generated from the communication diagram's flows (`pipelines/architecture/exchanges.py`, `roles.py`) "
              "and the interfaces in the code; the internal sequence from the Airflow DAGs in `dags/` and the dbt "

@@ -145,7 +145,7 @@ def page(name: str, nodes: dict | None = None, found: list | None = None) -> str
     title, intro, principles = PAGES[name]
     frameworks = controls.PAGE_FRAMEWORKS[name]
     titles = ", ".join(controls.FRAMEWORKS[key].title for key in frameworks)
-    lines = [f"<!-- Generated from pipelines/architecture/principles.py by `make docs`; do not edit. -->", f"# {title}", "",
+    lines = ["<!-- Generated from pipelines/architecture/principles.py by `make docs`; do not edit. -->", f"# {title}", "",
              intro, "",
              f"Below: this project's own rules, then the public principles the page answers ({titles}), each mapped "
              f"to the [controls]({'' if name == 'security' else 'security.md'}#controls) of this system that meet "

@@ -21,10 +21,14 @@ from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from pipelines.catalogue.dip_schema import outbound_flows
 from pipelines.core.errors import MhhsError
 from pipelines.core.paths import PROJECT_ROOT
+from pipelines.ingest.landing import LANDING_FORMATS
 from pipelines.outputs.participants import MANIFEST
+from pipelines.settle.publish import PUBLISHED_TABLES
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 BENCHMARKS_DOC = PROJECT_ROOT / "docs" / "benchmarks.md"
@@ -151,6 +155,41 @@ def _settle_steps(run_dir: Path) -> tuple[dict, list, dict]:
     return steps, models, {group: _model_seconds(nodes, names) for group, names in groups.items()}
 
 
+def _rows(path: Path) -> int:
+    """Data rows of a landing or published file: a Parquet file's from its footer, a CSV file's lines less the
+    header (no value in these files spans lines)."""
+    if path.suffix == ".parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    lines = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            lines += chunk.count(b"\n")
+    return max(lines - 1, 0)
+
+
+def interface_sizes(landing: Path, published: Path) -> dict:
+    """Files, rows and bytes of each interface of one settlement day: what lands in each landing folder
+    (LANDING_FORMATS) and each standing data file, and each table published by the run (CSV and Parquet)."""
+    sizes = {"landing": {}, "standing": {}, "published": {}}
+    for folder in (*LANDING_FORMATS, "standing"):
+        for path in sorted((landing / folder).glob("*")):
+            if path.suffix not in (".csv", ".parquet"):
+                continue
+            if folder == "standing":
+                sizes["standing"][path.stem] = {"rows": _rows(path), "bytes": path.stat().st_size}
+            else:
+                entry = sizes["landing"].setdefault(folder, {"files": 0, "rows": 0, "bytes": 0})
+                entry["files"] += 1
+                entry["rows"] += _rows(path)
+                entry["bytes"] += path.stat().st_size
+    for table in (*PUBLISHED_TABLES, "settlement_runs"):
+        csv_file, parquet_file = published / f"{table}.csv", published / f"{table}.parquet"
+        if parquet_file.exists():
+            sizes["published"][table] = {"rows": _rows(parquet_file), "csv_bytes": csv_file.stat().st_size,
+                                         "parquet_bytes": parquet_file.stat().st_size}
+    return sizes
+
+
 def participant_sizes(root: Path) -> dict:
     """Rows and bytes (CSV + JSON) per recipient of each kind of participant, from the manifests of a run's
     published participants' folder: fewest, median, most, total."""
@@ -202,8 +241,10 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
             gate_seconds += day_steps.get("gate", 0.0)
             for group, seconds in day_groups.items():
                 model_groups[group] += seconds
-    # what each kind of participant receives from one run (the first day's)
-    sizes = participant_sizes(data / "outbound" / "SF" / BENCH_START.isoformat() / "participants")
+    # what each interface carries and each kind of participant receives for one day (the first)
+    published = data / "outbound" / "SF" / BENCH_START.isoformat()
+    sizes = interface_sizes(landing, published)
+    sizes["participants"] = participant_sizes(published / "participants")
     settle_wall = round(sum(settle_walls), 2)
     stages["settle"] = _stage(settle_wall, values, max(settle_peaks), steps=steps, slowest_models=models)
     stages["gate"] = _stage(round(gate_seconds, 2), values, None,
@@ -233,7 +274,7 @@ def run_bench(mpans: int, days: int, file_format: str, work_dir: Path, name: str
                   "ingest_ratio": round(ingest_wall / floor_seconds, 2),
                   "settle_ratio": round(settle_wall / floor_seconds, 2),
                   "end_to_end_ratio": round((ingest_wall + settle_wall) / floor_seconds, 2)},
-        "participant_sizes": sizes,
+        "sizes": sizes,
         "disk_bytes": {"lake": _disk_bytes(data / "lake"), "runs": _disk_bytes(data / "runs"),
                        "warehouse": _disk_bytes(data / "warehouse.duckdb"), "peak_while_running": disk.peak},
         "machine": machine(),
@@ -263,6 +304,15 @@ def _share(stages: dict, stage: str) -> str:
     return f"{stages[stage]['wall_seconds']} s ({100 * stages[stage]['share_of_settle']:.1f}%)"
 
 
+def _cpu(machine: dict) -> str:
+    """The processor's family (AMD EPYC, Intel Xeon), not its full name: what tells two machines apart."""
+    name = machine.get("cpu", "")
+    for family in ("AMD EPYC", "Intel(R) Xeon(R)"):
+        if family in name:
+            return family.replace("(R)", "")
+    return name or "processor not recorded"
+
+
 def results_table(results: list[dict]) -> str:
     lines = ["| MPANs | days | landing | values | ingest | settle (gate inside) | gate | end to end | values/s end to end "
              "| aggregation with correction, values/s | load shaping; register reads; participants' flows (share of settle) "
@@ -282,8 +332,8 @@ def results_table(results: list[dict]) -> str:
             f"| {r['end_to_end_values_per_second']:,} | {f'{aggregation:,}' if aggregation else 'not recorded'} "
             f"| {_share(s, 'load_shaping')}; {_share(s, 'register_reads')}; {_share(s, 'participants')} "
             f"| {s['ingest']['peak_memory_gib']} / "
-            f"{s['settle']['peak_memory_gib']} GiB | {disk:.2f} GiB{peak_disk} | {floor} | {r['date']}, {r['machine']['cores']} cores, "
-            f"{r['machine']['memory_gib']} GiB |")
+            f"{s['settle']['peak_memory_gib']} GiB | {disk:.2f} GiB{peak_disk} | {floor} | {r['date']}, {_cpu(r['machine'])}, "
+            f"{r['machine']['cores']} cores, {r['machine']['memory_gib']} GiB |")
     return "\n".join(lines)
 
 
