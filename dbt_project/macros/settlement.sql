@@ -21,18 +21,21 @@ end
 {#- Cumulative rounding: a kWh total shared over ordered rows (the days of a register read, the periods of a day)
     in proportion to each row's weight, each share rounded to 3 places, so that the shares add up to the total
     exactly. A row's share is the total's cumulative share through it, rounded, minus the cumulative share through
-    the row before (lag); the last row's cumulative share is the total itself.
+    the row before; the last row's cumulative share is the total itself.
     share_weight: the row's weight as an exact decimal, so that every run sums the same weights alike; 1 each when
     the weights of the whole window are zero (the total is then shared equally).
-    cumulative_share_through: the rounded cumulative share through the row, over `whole` (every row sharing the
-    total) and `through` (the same rows, ordered, up to the current one). -#}
+    share_through: the total's rounded cumulative share for a cumulative weight (`weight_through`, the weights
+    summed through a row or through the row before it) out of `weight_whole` (every row's weights summed).
+    The weights are a shape's, the same for every read of a load shape category (and interval), so the models sum
+    them once per category and apply share_through to each read: the same figures as a window per read, without
+    sorting every read's 48 periods or 30 days (docs/benchmarks.md, "Register reads shared once per category"). -#}
 {% macro share_weight(shape, whole) -%}
 case when sum({{ shape }}) over {{ whole }} > 0 then round({{ shape }}, 12) else 1 end::decimal(38, 12)
 {%- endmacro %}
 
-{% macro cumulative_share_through(total, weight, is_last_row, whole, through) -%}
+{% macro share_through(total, weight_through, weight_whole, is_last_row='false') -%}
 case
     when {{ is_last_row }} then {{ total }}
-    else round({{ total }} * (sum({{ weight }}) over {{ through }})::double / (sum({{ weight }}) over {{ whole }})::double, 3)
+    else round({{ total }} * ({{ weight_through }})::double / ({{ weight_whole }})::double, 3)
 end::decimal(18, 3)
 {%- endmacro %}

@@ -78,9 +78,15 @@ season as (
     select * from {{ ref('int_load_shape_season') }}
 ),
 
-read_days as (
-    select r.*, unnest(generate_series(r.read_start_date, r.read_end_date, interval 1 day))::date as day
-    from reads as r
+-- a day's weight depends on the read's category and interval only: the days are shared once per category and
+-- interval (macros/settlement.sql, "Cumulative rounding"), then each read takes its own kWh's share of each day
+intervals as (
+    select distinct {{ category | join(', ') }}, read_start_date, read_end_date from reads
+),
+
+interval_days as (
+    select i.*, unnest(generate_series(i.read_start_date, i.read_end_date, interval 1 day))::date as day
+    from intervals as i
 ),
 
 day_totals as (
@@ -91,7 +97,7 @@ day_totals as (
             else coalesce(gd.day_total, h.day_total, t.day_total * s.day_weight / nullif(today.day_weight, 0), t.day_total)
         end as day_total,
         t.shape_source as date_shape_source
-    from read_days as d
+    from interval_days as d
     inner join date_totals as t
         on {% for column in category %}t.{{ column }} = d.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
     left join given_days as gd
@@ -108,24 +114,33 @@ day_totals as (
 
 -- each day's weight as an exact decimal (so every run sums an interval alike), 1 each when the interval's shape is zero
 day_weights as (
-    select
-        *,
-        {{ share_weight('day_total', 'read') }} as weight
+    select *, {{ share_weight('day_total', 'read_interval') }} as weight
     from day_totals
-    window read as (partition by mpan_core, measurement_quantity)
+    window read_interval as (partition by {{ category | join(', ') }}, read_start_date, read_end_date)
 ),
 
-days_through as (
+day_shares as (
     select
         *,
-        {{ cumulative_share_through('kwh', 'weight', 'day = read_end_date', 'read', 'through_day') }} as kwh_through_day
+        sum(weight) over through_day as weight_through,
+        coalesce(sum(weight) over before_day, 0) as weight_before,
+        sum(weight) over read_interval as weight_whole
     from day_weights
-    window read as (partition by mpan_core, measurement_quantity),
-           through_day as (partition by mpan_core, measurement_quantity order by day rows between unbounded preceding and current row)
+    window read_interval as (partition by {{ category | join(', ') }}, read_start_date, read_end_date),
+           through_day as (partition by {{ category | join(', ') }}, read_start_date, read_end_date order by day
+                           rows between unbounded preceding and current row),
+           before_day as (partition by {{ category | join(', ') }}, read_start_date, read_end_date order by day
+                          rows between unbounded preceding and 1 preceding)
 )
 
 select
-    * exclude (kwh_through_day, weight),
-    (kwh_through_day - coalesce(lag(kwh_through_day) over (
-        partition by mpan_core, measurement_quantity order by day), 0))::decimal(18, 3) as day_kwh
-from days_through
+    r.*,
+    s.day,
+    s.day_total,
+    s.date_shape_source,
+    ({{ share_through('r.kwh', 's.weight_through', 's.weight_whole', 's.day = r.read_end_date') }}
+     - {{ share_through('r.kwh', 's.weight_before', 's.weight_whole') }})::decimal(18, 3) as day_kwh
+from reads as r
+inner join day_shares as s
+    on {% for column in category %}s.{{ column }} = r.{{ column }} and {% endfor %}s.read_start_date = r.read_start_date
+   and s.read_end_date = r.read_end_date

@@ -43,48 +43,40 @@ date_shape as (
         on {% for column in category %}l.{{ column }} = c.{{ column }} and {% endfor %}l.settlement_period = p.settlement_period
 ),
 
+-- the date's shape is the category's, so each period's weight, and the weights summed through it and through the
+-- period before, are the category's too (macros/settlement.sql, "Cumulative rounding")
 period_weights as (
-    select
-        d.mpan_core,
-        d.measurement_quantity,
-        d.day_kwh,
-        s.settlement_period,
-        {{ share_weight('s.shape_kwh', 'read') }} as weight,
-        max(s.settlement_period) over read as last_period
-    from date_kwh as d
-    inner join date_shape as s
-        on {% for column in category %}s.{{ column }} = d.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
-    window read as (partition by d.mpan_core, d.measurement_quantity)
+    select *, {{ share_weight('shape_kwh', 'category') }} as weight
+    from date_shape
+    window category as (partition by {{ category | join(', ') }})
 ),
 
-periods_through as (
+period_shares as (
     select
         *,
-        {{ cumulative_share_through('day_kwh', 'weight', 'settlement_period = last_period', 'read', 'through_period') }}
-            as kwh_through_period
+        sum(weight) over through_period as weight_through,
+        coalesce(sum(weight) over before_period, 0) as weight_before,
+        sum(weight) over category as weight_whole,
+        settlement_period = max(settlement_period) over category as is_last_period
     from period_weights
-    window read as (partition by mpan_core, measurement_quantity),
-           through_period as (partition by mpan_core, measurement_quantity order by settlement_period
-                              rows between unbounded preceding and current row)
+    window category as (partition by {{ category | join(', ') }}),
+           through_period as (partition by {{ category | join(', ') }} order by settlement_period
+                              rows between unbounded preceding and current row),
+           before_period as (partition by {{ category | join(', ') }} order by settlement_period
+                             rows between unbounded preceding and 1 preceding)
 ),
 
-period_values as (
+-- one row per category: its periods' weights side by side, so that each read is one row of arithmetic
+category_shares as (
     select
-        *,
-        kwh_through_period - coalesce(lag(kwh_through_period) over (
-            partition by mpan_core, measurement_quantity order by settlement_period), 0) as period_kwh
-    from periods_through
-),
-
-values_by_read as (
-    select
-        mpan_core,
-        measurement_quantity,
-        list(period_kwh order by settlement_period) as values,
-        list(settlement_period order by settlement_period) as periods,
+        {{ category | join(', ') }},
+        any_value(weight_whole) as weight_whole,
+        {{ each_period('any_value(weight_through) filter (where settlement_period = {p}) as through_{p:02d}') }},
+        {{ each_period('any_value(weight_before) filter (where settlement_period = {p}) as before_{p:02d}') }},
+        {{ each_period('bool_or(is_last_period) filter (where settlement_period = {p}) as last_{p:02d}') }},
         bit_or(1::ubigint << settlement_period) as register_read_mask
-    from period_values
-    group by mpan_core, measurement_quantity
+    from period_shares
+    group by all
 )
 
 select
@@ -95,8 +87,9 @@ select
     d.kwh as read_kwh,
     d.day_kwh,
     d.date_shape_source,
-    {{ each_period('v.values[list_position(v.periods, {p})]::decimal(18, 3) as kwh_{p:02d}') }},
-    v.register_read_mask
+    {{ each_period('(' ~ share_through('d.day_kwh', 's.through_{p:02d}', 's.weight_whole', 's.last_{p:02d}') ~ ' - '
+                   ~ share_through('d.day_kwh', 's.before_{p:02d}', 's.weight_whole') ~ ')::decimal(18, 3) as kwh_{p:02d}') }},
+    s.register_read_mask
 from date_kwh as d
-inner join values_by_read as v
-    on v.mpan_core = d.mpan_core and v.measurement_quantity = d.measurement_quantity
+inner join category_shares as s
+    on {% for column in category %}s.{{ column }} = d.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
